@@ -1,0 +1,1 @@
+"""The MNIST Explorer desktop app (PySide6 + pyqtgraph) on top of `core`."""

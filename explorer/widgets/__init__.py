@@ -1,0 +1,1 @@
+"""Reusable widgets: image grid, heatmap with colour bar, probability bars."""
