@@ -26,5 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     return run_app(argv)
 
 
+def build_window():
+    """The ready main window (MNIST or the last dataset loaded, the last or default recipe selected), not shown,
+    without entering the event loop: for `run_app`, tests and automation. Creates the QApplication if needed."""
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.main_window import APP_TITLE, MainWindow
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_TITLE)
+    window = MainWindow()
+    window.restore_session()
+    return window
+
+
 if __name__ == "__main__":
     sys.exit(main())

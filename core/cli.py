@@ -1,0 +1,300 @@
+"""The headless commands of `mnist-explorer`: datasets, recipes, train, evaluate, bench.
+
+`main(argv) -> int` never imports Qt. Bad input (an unknown option value, a missing or corrupt file, a diverging
+run) ends with one line on stderr that says what is wrong and what to do, and exit status 2.
+Run as `mnist-explorer SUBCOMMAND ...` or `python -m core.cli SUBCOMMAND ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+PROG = "mnist-explorer"
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error becomes one line on stderr and exit 2 (through UsageError), never a usage dump."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    text = text.strip()
+    if text.lower() in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of layer widths; write e.g. --hidden 512,256"
+        ) from None
+    if any(n <= 0 or n > 16384 for n in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: every layer width must be between 1 and 16384")
+    return sizes
+
+
+def _number(kind, lo=None, what="a number"):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if kind is float and not np.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if lo is not None and value < lo:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {lo}")
+        return value
+
+    return parse
+
+
+# train options: (flag, TrainConfig field, argparse keywords). A flag whose field TrainConfig lacks is not offered.
+TRAIN_OPTIONS = [
+    ("--hidden", "hidden", {"type": _hidden, "metavar": "N,N", "help": "hidden layer widths, e.g. 512,256"}),
+    ("--activation", "activation", {"help": "hidden activation: sigmoid, tanh, relu, leaky-relu"}),
+    ("--output", "output", {"help": "output layer: softmax or sigmoid"}),
+    ("--loss", "loss", {"help": "cross-entropy or mse"}),
+    ("--init", "init", {"help": "weight initialisation: he, glorot, rashid"}),
+    (
+        "--bias",
+        "use_bias",
+        {"action": argparse.BooleanOptionalAction, "help": "use biases (--no-bias: none)"},
+    ),
+    ("--optimizer", "optimizer", {"help": "sgd, momentum, nesterov, rmsprop, adam"}),
+    ("--lr", "lr", {"type": _number(float, 0.0), "help": "learning rate"}),
+    ("--momentum", "momentum", {"type": _number(float, 0.0), "help": "momentum (momentum, nesterov)"}),
+    ("--schedule", "schedule", {"help": "learning-rate schedule: constant, step, exponential, cosine"}),
+    ("--batch-size", "batch_size", {"type": _number(int, 0, "a whole number"), "help": "0: the whole set"}),
+    ("--epochs", "epochs", {"type": _number(int, 1, "a whole number")}),
+    ("--l2", "l2", {"type": _number(float, 0.0), "help": "L2 weight penalty"}),
+    ("--dropout", "dropout", {"type": _number(float, 0.0), "help": "dropout rate of the hidden layers"}),
+    ("--scaling", "scaling", {"help": "input scaling: unit (0..1), rashid (0.01..1.00), standard"}),
+    ("--targets", "targets", {"help": "target encoding: onehot or rashid (0.01/0.99)"}),
+    ("--augment", "augment", {"help": "off, random (new random angles and shifts each epoch), rashid"}),
+    ("--rotate", "rotate", {"type": _number(float, 0.0), "metavar": "DEGREES", "help": "rotation range"}),
+    ("--shift", "shift", {"type": _number(int, 0, "a whole number"), "metavar": "PIXELS"}),
+    ("--elastic", "elastic", {"type": _number(float, 0.0), "help": "elastic distortion strength"}),
+    ("--seed", "seed", {"type": _number(int, 0, "a whole number")}),
+    ("--train-limit", "train_limit", {"type": _number(int, 0, "a whole number"), "metavar": "N"}),
+    ("--threads", "threads", {"type": _number(int, 0, "a whole number"), "metavar": "N"}),
+    ("--dtype", "dtype", {"help": "float32 or float64"}),
+]
+
+
+def _config_fields() -> set[str]:
+    from dataclasses import fields
+
+    from core.training import TrainConfig
+
+    return {f.name for f in fields(TrainConfig)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Train and inspect a from-scratch NumPy network on MNIST.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("datasets", help="list the known datasets and where each is found")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("recipes", help="list the recipes and the accuracy their sources report")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("train", help="train headless with a progress line")
+    p.add_argument("--dataset", help="mnist, fashion-mnist, or a folder or file path (default: mnist)")
+    p.add_argument("--recipe", help="start from a named recipe (see `mnist-explorer recipes`)")
+    known = _config_fields()
+    for flag, name, kwargs in TRAIN_OPTIONS:
+        if name in known:
+            p.add_argument(flag, dest=name, default=None, **kwargs)
+    p.add_argument("--save", metavar="MODEL.npz", help="save the trained model there")
+    p.add_argument("--json", action="store_true", help="print a JSON summary last on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("evaluate", help="test accuracy, loss, per-class accuracy, confusion matrix")
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("--dataset", help="evaluate on this dataset (default: the one the model was trained on)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("bench", help="time training and inference of the core on this machine")
+    p.add_argument("--seconds", type=_number(float, 0.2), default=3.0, help="time per measurement")
+    p.add_argument("--threads", type=_number(int, 0, "a whole number"), default=0, metavar="N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, default=_jsonable))
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def cmd_datasets(args) -> int:
+    from core.datasets import known_datasets
+
+    rows = known_datasets()
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        where = row.get("path") or "not found"
+        if row.get("available"):
+            counts = f"{row.get('n_train', '?')} train, {row.get('n_test', '?')} test"
+            print(f"{row['name']:<15} available   {counts:<24} {where}")
+        else:
+            print(f"{row['name']:<15} missing     {'':<24} {row.get('how_to_get') or where}")
+    return 0
+
+
+def cmd_recipes(args) -> int:
+    from core import recipes
+
+    rows = [recipes.describe(name) for name in recipes.names()]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['name']:<17} reports {row['reported_text']}")
+        print(f"{'':<17} {row['summary']}")
+        print(f"{'':<17} source: {row['source']}")
+    return 0
+
+
+def evaluate_model(model, dataset) -> dict:
+    """Accuracy, loss, per-class accuracy and confusion matrix of `model` on `dataset`'s test split.
+
+    The loss and the outputs come from `forward_loss`, the function the trainer's own evaluation uses, so the
+    figures are those that training reported for the same weights.
+    """
+    from core.insight import class_metrics, confusion_matrix
+    from core.network import forward_loss
+    from core.preprocess import encode_targets, scale_inputs
+
+    n = len(model.classes)
+    if dataset.n_classes != n:
+        raise UsageError(
+            f"the model predicts {n} classes but dataset {dataset.name} has {dataset.n_classes}; "
+            "evaluate it on the dataset it was trained on"
+        )
+    if dataset.n_test == 0:
+        raise UsageError(f"dataset {dataset.name} ({dataset.source}) has no test images to evaluate on")
+    cfg, net = model.config, model.network
+    x = scale_inputs(dataset.test_images, model.preprocessing.get("scaling", cfg.scaling), model.preprocessing,
+                     net.dtype)  # fmt: skip
+    labels = dataset.test_labels.astype(np.int64)
+    loss, outputs = forward_loss(net, x, encode_targets(labels, n, cfg.targets, net.dtype), cfg.loss)
+    pred = outputs.argmax(axis=1)
+    cm = confusion_matrix(labels, pred, n)
+    per_class = np.nan_to_num(class_metrics(cm)["recall"])  # a class with no test images counts as 0
+    return {
+        "model_dataset": model.dataset,
+        "dataset": dataset.name,
+        "source": str(dataset.source),
+        "n_test": int(dataset.n_test),
+        "classes": list(model.classes),
+        "test_accuracy": float((pred == labels).mean()),
+        "test_loss": float(loss),
+        "per_class_accuracy": [float(a) for a in per_class],
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def cmd_evaluate(args) -> int:
+    from core import datasets, model_io
+
+    model = model_io.load(args.model)
+    dataset = datasets.load(args.dataset or model.dataset)
+    result = {"model": args.model, **evaluate_model(model, dataset)}
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"model {args.model}: {model.config.hidden} {model.config.activation}/{model.config.output}")
+    print(f"dataset {result['dataset']} ({result['n_test']} test images from {result['source']})")
+    print(f"test accuracy {result['test_accuracy']:.4f}   test loss {result['test_loss']:.4f}")
+    width = max(5, max(len(c) for c in result["classes"]))
+    print("per-class accuracy:")
+    for name, acc in zip(result["classes"], result["per_class_accuracy"], strict=True):
+        print(f"  {name:<{width}} {acc:.4f}")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    cells = max(5, len(str(np.max(result["confusion_matrix"]))) + 1)
+    print(" " * (width + 2) + "".join(f"{i:>{cells}}" for i in range(len(result["classes"]))))
+    for name, row in zip(result["classes"], result["confusion_matrix"], strict=True):
+        print(f"  {name:<{width}}" + "".join(f"{v:>{cells}}" for v in row))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from core.bench import print_report, run_bench
+
+    result = run_bench(seconds=args.seconds, threads=args.threads)
+    if args.json:
+        _print_json(result)
+    else:
+        print_report(result)
+    return 0
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from core.datasets import DatasetError
+    from core.model_io import ModelError
+    from core.recipes import RecipeError
+    from core.training import ConfigError, DivergenceError
+
+    return (UsageError, DatasetError, ModelError, RecipeError, ConfigError, DivergenceError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "train":
+            from core.cli_train import cmd_train
+
+            return cmd_train(args)
+        return {
+            "datasets": cmd_datasets,
+            "recipes": cmd_recipes,
+            "evaluate": cmd_evaluate,
+            "bench": cmd_bench,
+        }[args.command](args)
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        return 130
+    except MemoryError:
+        _error_line("not enough memory; try smaller --hidden layers, a smaller --batch-size or --train-limit")
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        if isinstance(exc, _known_errors()):
+            _error_line(str(exc))
+            return EXIT_BAD_INPUT
+        raise
+
+
+def _error_line(message: str) -> None:
+    message = " ".join(str(message).split())  # one line, whatever the message held
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    prefix = "" if message.startswith(f"{PROG}:") else f"{PROG}: error: "
+    print(prefix + message, file=sys.stderr)
+
+
+if __name__ == "__main__":  # run the imported module's main, so `core.cli` exists once (its UsageError too)
+    from core.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,309 @@
+"""Looking inside a trained network: back queries, weight templates, the confusion matrix, errors and saliency.
+
+Arrays in, arrays out, NumPy only. A network here is anything with ``weights`` (list of ``W_i`` of shape
+(inputs, outputs)), ``biases`` (list of ``b_i`` of shape (outputs,) or ``None``), ``activation`` (hidden layers:
+"sigmoid" | "tanh" | "relu" | "leaky-relu") and ``output`` ("softmax" | "sigmoid"); it computes
+``a(i+1) = act_i(a(i) @ W_i + b_i)`` from the scaled input ``a(0)``, with the output function on the last layer.
+
+The math
+--------
+**Rashid's back query** (*Make Your Own Neural Network*, 2016) runs a label backwards through an all-sigmoid
+network. Start from the target vector ``t`` (0.99 for the label, 0.01 elsewhere) as the final layer's output.
+The sigmoid's inverse, the logit ``z = ln(y / (1 - y))``, gives that layer's input signal ``z``. The transposed
+weights carry it back, ``y_prev = W @ z`` (``W`` of shape (inputs, outputs)), giving the previous layer's output,
+which is squeezed back into the sigmoid's open range: ``y <- (y - min y) / max(y - min y) * 0.98 + 0.01``.
+Repeat (logit, multiply by ``W``, rescale) down to the 784 inputs; the input layer's output is rescaled the same
+way. Biases are ignored, as in the book, whose networks have none.
+
+**Optimised input** works for any network: gradient ascent on the input ``x`` to maximise
+``log p(label | x) - l2 * ||x||^2``, each step projected back into the input range ``[lo, hi]``. Steps follow
+Adam's normalised update, so one learning rate fits networks whose gradients differ by orders of magnitude.
+
+**Log-probability.** For a softmax output ``p = softmax(z)``, ``d log p_k / dz = e_k - p``. For a sigmoid output
+``s = sigmoid(z)`` the outputs are normalised to ``p_j = s_j / sum(s)``, so that raising one label means lowering
+the others, and ``d log p_k / dz_j = [j = k] (1 - s_k) - s_j (1 - s_j) / sum(s)``. The input gradient
+``d log p_k / dx`` follows by the chain rule through the hidden layers; it is the **saliency** of label ``k``
+for one image, and averaged over the test images of a label it is the **mean input gradient**.
+
+**Linearised template.** Dropping the nonlinearities and biases, the network is the single matrix
+``W0 @ W1 @ ... @ W_last`` of shape (784, classes); its column ``k`` is what label ``k`` looks for. For a network
+without hidden layers that is exactly the weight column. ``unit_label_strength`` applies the same linearisation
+to the layers after the first hidden one: how strongly each first-layer unit feeds each label.
+
+**Confusion matrix** ``C[t, p]`` counts the test images of true class ``t`` predicted as ``p``; per class, the
+recall (the class's accuracy) is ``C[k, k] / sum_p C[k, p]`` and the precision ``C[k, k] / sum_t C[t, k]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RASHID_LOW, RASHID_HIGH = 0.01, 0.99
+LEAKY_SLOPE = 0.01  # core.network's leaky ReLU slope for negative inputs
+_CHUNK = 2048
+
+
+# --- forward and backward --------------------------------------------------------------------------------------
+def _hidden(z: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "sigmoid":
+        return _sigmoid(z)
+    if activation == "tanh":
+        return np.tanh(z)
+    if activation == "relu":
+        return np.maximum(z, 0)
+    if activation == "leaky-relu":
+        return np.where(z > 0, z, LEAKY_SLOPE * z)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def _hidden_derivative(z: np.ndarray, a: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "sigmoid":
+        return a * (1 - a)
+    if activation == "tanh":
+        return 1 - a * a
+    if activation == "relu":
+        return (z > 0).astype(z.dtype)
+    if activation == "leaky-relu":
+        return np.where(z > 0, 1, LEAKY_SLOPE).astype(z.dtype)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * z))  # the same as 1 / (1 + exp(-z)), without overflow warnings
+
+
+def _output(z: np.ndarray, output: str) -> np.ndarray:
+    if output == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    if output == "sigmoid":
+        return _sigmoid(z)
+    raise ValueError(f"unknown output {output!r}")
+
+
+def forward(net, x: np.ndarray) -> np.ndarray:
+    """The network's outputs (softmax probabilities or sigmoid outputs) for scaled inputs ``x`` (N, 784)."""
+    return _forward_layers(net, np.atleast_2d(x))[1][-1]
+
+
+def _forward_layers(net, x: np.ndarray):
+    """Pre-activations ``z_i`` and activations ``a_i`` (a_0 = x) of every layer."""
+    dtype = net.weights[0].dtype
+    a = np.asarray(x, dtype=dtype)
+    zs, activations = [], [a]
+    last = len(net.weights) - 1
+    for i, w in enumerate(net.weights):
+        z = a @ w
+        b = net.biases[i] if net.biases is not None else None
+        if b is not None:
+            z = z + b
+        a = _output(z, net.output) if i == last else _hidden(z, net.activation)
+        zs.append(z)
+        activations.append(a)
+    return zs, activations
+
+
+def _input_gradient(net, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """d log p(labels[n] | x[n]) / d x[n] for every row of ``x`` (N, 784)."""
+    zs, acts = _forward_layers(net, x)
+    out = acts[-1]
+    n = len(x)
+    rows = np.arange(n)
+    if net.output == "softmax":
+        delta = -out
+        delta[rows, labels] += 1
+    else:  # sigmoid outputs, normalised to probabilities
+        total = out.sum(axis=1, keepdims=True)
+        delta = -out * (1 - out) / total
+        delta[rows, labels] += 1 - out[rows, labels]
+    for i in range(len(net.weights) - 1, 0, -1):
+        delta = (delta @ net.weights[i].T) * _hidden_derivative(zs[i - 1], acts[i], net.activation)
+    return delta @ net.weights[0].T
+
+
+def input_gradient(net, x: np.ndarray, label) -> np.ndarray:
+    """Gradient of log p(label) with respect to the scaled inputs; ``label`` one int or one per row."""
+    x = np.atleast_2d(np.asarray(x))
+    labels = np.broadcast_to(np.asarray(label, dtype=np.intp), (len(x),))
+    parts = [
+        _input_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK]) for s in range(0, len(x), _CHUNK)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, x.shape[1]), dtype=net.weights[0].dtype)
+
+
+# --- back queries ------------------------------------------------------------------------------------------------
+def _logit(y: np.ndarray) -> np.ndarray:
+    return np.log(y / (1 - y))
+
+
+def _rescale(y: np.ndarray) -> np.ndarray:
+    """Rashid's squeeze into 0.01..0.99: subtract the minimum, divide by the maximum, times 0.98, plus 0.01."""
+    y = y - y.min()
+    top = y.max()
+    if top <= 0:  # a constant signal carries no picture; the middle of the range says so honestly
+        return np.full_like(y, 0.5)
+    return y / top * (RASHID_HIGH - RASHID_LOW) + RASHID_LOW
+
+
+def back_query_applies(net) -> str:
+    """Empty when Rashid's back query applies to ``net``; otherwise one sentence saying why not."""
+    hidden = len(net.weights) > 1
+    if net.output != "sigmoid" or (hidden and net.activation != "sigmoid"):
+        kind = (
+            f"{net.activation} hidden layers and a {net.output} output"
+            if hidden
+            else f"a {net.output} output"
+        )
+        return (
+            f"Rashid's back query inverts sigmoids, and this network has {kind}; "
+            "the optimised input below works for any network."
+        )
+    return ""
+
+
+def back_query(net, label: int, n_classes: int | None = None) -> np.ndarray:
+    """Rashid's back query of ``label``: the (784,) input, in 0.01..0.99, the network 'imagines' for it.
+
+    Raises ValueError when a layer is not a sigmoid (the logit only inverts a sigmoid).
+    """
+    why = back_query_applies(net)
+    if why:
+        raise ValueError(why)
+    n_classes = n_classes or net.weights[-1].shape[1]
+    if not 0 <= label < n_classes:
+        raise ValueError(f"label {label} is not one of the {n_classes} classes")
+    targets = np.full(n_classes, RASHID_LOW)
+    targets[label] = RASHID_HIGH
+    signal = _logit(targets)  # the final layer's input signal
+    for i in range(len(net.weights) - 1, -1, -1):
+        outputs = _rescale(np.asarray(net.weights[i], dtype=np.float64) @ signal)  # previous layer's output
+        if i == 0:
+            return outputs
+        signal = _logit(outputs)
+    raise AssertionError("unreachable")
+
+
+def back_queries(net, n_classes: int | None = None) -> np.ndarray:
+    """Every label's back query, (classes, 784)."""
+    n_classes = n_classes or net.weights[-1].shape[1]
+    return np.stack([back_query(net, k, n_classes) for k in range(n_classes)])
+
+
+def optimised_input(
+    net,
+    label: int,
+    steps: int = 200,
+    l2: float = 0.01,
+    lo: float = 0.0,
+    hi: float = 1.0,
+    rng: np.random.Generator | None = None,
+    lr: float = 0.02,
+) -> np.ndarray:
+    """The (784,) input in [lo, hi] that maximises log p(label) - l2 * ||x||^2, by projected gradient ascent.
+
+    Starts from the middle of the range plus a little noise (``rng``) and takes ``steps`` Adam steps of size
+    ``lr * (hi - lo)``.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    n_inputs = net.weights[0].shape[0]
+    span = float(hi - lo)
+    x = np.clip((lo + hi) / 2 + 0.01 * span * rng.standard_normal(n_inputs), lo, hi)
+    m = np.zeros(n_inputs)
+    v = np.zeros(n_inputs)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for t in range(1, int(steps) + 1):
+        grad = _input_gradient(net, x[None, :], np.array([label]))[0].astype(np.float64) - 2 * l2 * x
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        step = (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+        x = np.clip(x + lr * span * step, lo, hi)
+    return x
+
+
+# --- weights -------------------------------------------------------------------------------------------------------
+def linear_template(net) -> np.ndarray:
+    """The linearised network W0 @ W1 @ ... as (classes, 784): row k is what label k looks for."""
+    product = np.asarray(net.weights[0], dtype=np.float64)
+    for w in net.weights[1:]:
+        product = product @ w
+    return product.T
+
+
+def unit_label_strength(net) -> np.ndarray:
+    """(units of the first hidden layer, classes): each unit's outgoing weight to each label, through the
+    linearised rest of the network (W1 @ W2 @ ...). Empty (0, classes) for a network without hidden layers."""
+    if len(net.weights) < 2:
+        return np.zeros((0, net.weights[-1].shape[1]))
+    product = np.asarray(net.weights[1], dtype=np.float64)
+    for w in net.weights[2:]:
+        product = product @ w
+    return product
+
+
+def mean_input_gradient(net, x: np.ndarray, labels: np.ndarray, label: int) -> np.ndarray:
+    """The mean over the rows of ``x`` whose label is ``label`` of d log p(label) / dx; (784,) zeros if none."""
+    rows = np.flatnonzero(np.asarray(labels) == label)
+    if rows.size == 0:
+        return np.zeros(net.weights[0].shape[0])
+    total = np.zeros(net.weights[0].shape[0])
+    for s in range(0, rows.size, _CHUNK):
+        chunk = rows[s : s + _CHUNK]
+        total += _input_gradient(net, x[chunk], np.full(chunk.size, label)).sum(axis=0, dtype=np.float64)
+    return total / rows.size
+
+
+def mean_input_gradients(net, x: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Every label's mean input gradient in one pass over ``x``: (classes, 784); row k as mean_input_gradient."""
+    labels = np.asarray(labels, dtype=np.intp)
+    totals = np.zeros((n_classes, net.weights[0].shape[0]))
+    for s in range(0, len(x), _CHUNK):
+        grads = _input_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK])
+        np.add.at(totals, labels[s : s + _CHUNK], grads.astype(np.float64))
+    counts = np.bincount(labels, minlength=n_classes)[:, None]
+    return np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+
+
+def saliency(net, x_one: np.ndarray, label: int) -> np.ndarray:
+    """The input gradient of log p(label) for one scaled image (784,): which pixels would raise or lower it."""
+    return _input_gradient(net, np.asarray(x_one).reshape(1, -1), np.array([label]))[0]
+
+
+# --- errors --------------------------------------------------------------------------------------------------------
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """C[t, p]: how many images of true class t were predicted as p."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{y_true.shape[0]} true labels but {y_pred.shape[0]} predictions")
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
+
+
+def class_metrics(confusion: np.ndarray) -> dict[str, np.ndarray]:
+    """Per class: ``recall`` (= the class's accuracy), ``precision``, ``support``; NaN where undefined."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    hits = np.diag(confusion)
+    actual = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(actual > 0, hits / actual, np.nan)
+        precision = np.where(predicted > 0, hits / predicted, np.nan)
+    return {"recall": recall, "precision": precision, "support": actual.astype(np.int64)}
+
+
+def misclassified(probs: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    """Indices of the wrongly predicted rows, the most confident mistakes (highest predicted probability) first."""
+    probs = np.asarray(probs)
+    predicted = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != np.asarray(y_true))
+    confidence = probs[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")]
+
+
+def scorecard(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int]:
+    """(right, total), Rashid's scorecard."""
+    y_true = np.asarray(y_true)
+    return int(np.count_nonzero(y_true == np.asarray(y_pred))), int(y_true.size)

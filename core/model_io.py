@@ -1,0 +1,327 @@
+"""Save and load a trained model as a `.npz` file that holds only numbers and one JSON string.
+
+The file (format_version 1) holds, as plain `.npy` members of a zip archive:
+
+* ``W0, W1, ...``: float32 weights, ``Wi`` of shape (inputs, outputs); ``a(i+1) = act_i(a(i) @ Wi + bi)``.
+* ``b0, b1, ...``: float32 biases of shape (outputs,). A network trained without biases (Rashid's) has **no**
+  ``bi`` members at all, and loading such a file gives a network whose biases are ``None``; a file holds either
+  every ``bi`` or none.
+* ``meta``: a 0-d unicode array holding a JSON object with ``format_version``, ``config`` (the full
+  `TrainConfig` as a dict), ``dataset``, ``classes``, ``preprocessing`` (the `fit_scaling` result),
+  ``history`` (one dict per epoch), and, for readers in other languages, ``layer_sizes``, ``activation``,
+  ``output`` and ``use_bias``.
+
+Loading never runs code (``allow_pickle=False``) and reads every array header before any data, so a forged
+header cannot make it allocate more than the file really holds. Anything it does not understand is refused with
+a `ModelError` whose message names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.network import Network
+from core.preprocess import scale_inputs
+from core.training import TrainConfig
+
+FORMAT_VERSION = 1
+N_INPUTS = 28 * 28
+REQUIRED_META = ("format_version", "config", "dataset", "classes", "preprocessing", "history")
+MAX_MEMBER_BYTES = (
+    512 * 2**20
+)  # one array: far above any network this app trains (784-8192-8192-10 is 280 MB)
+MAX_TOTAL_BYTES = 1024 * 2**20
+MAX_META_BYTES = 64 * 2**20  # the JSON string, 4 bytes a character in a unicode array
+MAX_LAYERS = 64
+_MEMBER = re.compile(r"^(?:(W|b)(\d{1,3})|meta)\.npy$")
+
+
+class ModelError(ValueError):
+    """A model file that cannot be read or written; the message names the file and what is wrong."""
+
+
+@dataclass
+class Model:
+    """A trained network with everything needed to use it again: its config, classes and input scaling."""
+
+    network: Network
+    config: TrainConfig
+    dataset: str
+    classes: list[str]
+    preprocessing: dict
+    history: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_trainer(cls, trainer, dataset) -> Model:
+        """The model a `Trainer` has trained on `dataset` (its current weights, a copy)."""
+        return cls(
+            network=trainer.network.copy(),
+            config=trainer.config,
+            dataset=dataset.name,
+            classes=[str(c) for c in dataset.class_names],
+            preprocessing=dict(trainer.preprocessing),
+            history=[dict(h) for h in trainer.history],
+        )
+
+    def predict_proba(self, images_uint8: np.ndarray, chunk: int = 10_000) -> np.ndarray:
+        """Class probabilities (or sigmoid outputs) for uint8 images (N, 28, 28) or (N, 784)."""
+        images = np.asarray(images_uint8)
+        if images.ndim == 2 and images.shape[1] == N_INPUTS:
+            images = images.reshape(-1, 28, 28)
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
+        dtype = self.network.weights[0].dtype
+        scaling = self.preprocessing.get("scaling", self.config.scaling)
+        outputs = []
+        for start in range(0, len(images), chunk):
+            x = scale_inputs(images[start : start + chunk], scaling, stats=self.preprocessing, dtype=dtype)
+            outputs.append(self.network.forward(x))
+        if not outputs:
+            return np.zeros((0, len(self.classes)), dtype=dtype)
+        return np.concatenate(outputs)
+
+    def predict(self, images_uint8: np.ndarray) -> np.ndarray:
+        """The predicted label of each image."""
+        return np.argmax(self.predict_proba(images_uint8), axis=1)
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in a model file")
+
+
+def _meta_of(model: Model) -> dict:
+    net = model.network
+    return {
+        "format_version": FORMAT_VERSION,
+        "app": "mnist-explorer",
+        "config": asdict(model.config),
+        "dataset": str(model.dataset),
+        "classes": [str(c) for c in model.classes],
+        "preprocessing": dict(model.preprocessing),
+        "history": [dict(h) for h in model.history],
+        "layer_sizes": [int(net.weights[0].shape[0])] + [int(w.shape[1]) for w in net.weights],
+        "activation": net.activation,
+        "output": net.output,
+        "use_bias": any(b is not None for b in net.biases),
+    }
+
+
+def save(path: str | Path, model: Model) -> None:
+    """Write `model` to `path` atomically: a temp file in the same folder, fsync, then os.replace.
+
+    On any failure nothing is left behind and a previous file at `path` is untouched.
+    """
+    path = Path(path)
+    net = model.network
+    biases = list(net.biases)
+    if any(b is None for b in biases) and any(b is not None for b in biases):
+        raise ModelError(f"cannot save {path}: some layers have biases and some do not")
+    arrays = {}
+    for i, w in enumerate(net.weights):
+        arrays[f"W{i}"] = np.ascontiguousarray(w, dtype=np.float32)
+        if biases[i] is not None:
+            arrays[f"b{i}"] = np.ascontiguousarray(biases[i], dtype=np.float32)
+    try:
+        meta_text = json.dumps(_meta_of(model), default=_jsonable, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"cannot save {path}: {exc}") from None
+    arrays["meta"] = np.array(meta_text)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ModelError(f"cannot write model file {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise ModelError(f"cannot write model file {path}: {exc.strerror or exc}") from None
+        raise
+    try:  # make the rename itself durable; not every system lets a folder be opened
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _read_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of every member, read from the zip directory and the .npy headers only."""
+    fail = _failer(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        fail("is not a model file (not a .npz archive, or damaged); train and save a model with `--save`")
+    except OSError as exc:
+        fail(f"cannot be read: {exc.strerror or exc}")
+    headers = {}
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > 2 * MAX_LAYERS + 1:
+            fail(f"holds {len(infos)} arrays, more than any model")
+        if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+            fail("claims more than 1 GiB of data: not a model this app writes")
+        for info in infos:
+            match = _MEMBER.match(info.filename)
+            if not match:
+                fail(f"holds an unexpected member {info.filename!r}")
+            name = info.filename[:-4]
+            limit = MAX_META_BYTES if name == "meta" else MAX_MEMBER_BYTES
+            if info.file_size > limit:
+                fail(f"array {name} claims {info.file_size} bytes, more than a model array can hold")
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        fail(f"array {name} uses .npy format {version}, which model files do not use")
+                    offset = f.tell()
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                fail(f"array {name} is damaged ({exc})")
+            if dtype.hasobject:
+                fail(f"array {name} holds pickled Python objects, which are refused (they could run code)")
+            if len(shape) > 2 or any(d < 0 for d in shape):
+                fail(f"array {name} has an unexpected shape {shape}")
+            if math.prod(shape) * dtype.itemsize != info.file_size - offset:
+                fail(f"array {name} is truncated or its header does not match its data")
+            headers[name] = (tuple(shape), dtype)
+    return headers
+
+
+def _failer(path: Path):
+    def fail(problem: str):
+        raise ModelError(f"model file {path} {problem}")
+
+    return fail
+
+
+def _check_meta(path: Path, text: str) -> dict:
+    fail = _failer(path)
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"has a 'meta' that is not valid JSON ({exc.msg} at character {exc.pos})")
+    if not isinstance(meta, dict):
+        fail("has a 'meta' that is not a JSON object")
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        fail(f"has a 'meta' without {', '.join(missing)}")
+    version = meta["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        fail(f"has an unreadable format_version {version!r}")
+    if version != FORMAT_VERSION:
+        newer = " (written by a newer version of the app; update it)" if version > FORMAT_VERSION else ""
+        fail(f"has format_version {version}; this app reads format {FORMAT_VERSION}{newer}")
+    if not isinstance(meta["config"], dict):
+        fail("has a 'config' that is not a JSON object")
+    classes = meta["classes"]
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        fail("has 'classes' that are not a list of at least two names")
+    if not isinstance(meta["preprocessing"], dict) or not isinstance(meta["history"], list):
+        fail("has 'preprocessing' or 'history' of the wrong kind")
+    if not all(isinstance(h, dict) for h in meta["history"]):
+        fail("has a 'history' whose entries are not JSON objects")
+    if not isinstance(meta["dataset"], str):
+        fail("has a 'dataset' that is not a name")
+    return meta
+
+
+def load(path: str | Path) -> Model:
+    """Read a model written by `save`; refuses anything else with a `ModelError` naming the file and problem."""
+    path = Path(path)
+    fail = _failer(path)
+    if not path.exists():
+        fail("does not exist; train one with `mnist-explorer train --save MODEL.npz`")
+    if not path.is_file():
+        fail("is not a file")
+    headers = _read_headers(path)
+    if "meta" not in headers:
+        fail("has no 'meta' (the JSON description of the model); it was not written by this app")
+    meta_shape, meta_dtype = headers["meta"]
+    if meta_dtype.kind != "U" or meta_shape not in ((), (1,)):
+        fail("has a 'meta' that is not a JSON string")
+    n_layers = sum(1 for name in headers if name.startswith("W"))
+    n_biases = sum(1 for name in headers if name.startswith("b"))
+    if n_layers == 0:
+        fail("holds no weights")
+    for i in range(n_layers):
+        if f"W{i}" not in headers:
+            fail(f"lacks W{i} (it holds {n_layers} weight arrays, which must be W0..W{n_layers - 1})")
+        if n_biases and f"b{i}" not in headers:
+            fail(f"lacks b{i} (a model file holds every bias or none)")
+    if n_biases not in (0, n_layers):
+        fail(f"holds {n_biases} bias arrays for {n_layers} weight arrays")
+    for name, (shape, dtype) in headers.items():
+        if name != "meta" and dtype != np.dtype("<f4"):
+            fail(f"array {name} is {dtype}, not float32")
+        if name.startswith("W") and len(shape) != 2 or name.startswith("b") and len(shape) != 1:
+            fail(f"array {name} has shape {shape}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta_text = str(npz["meta"].reshape(-1)[0])
+            weights = [npz[f"W{i}"] for i in range(n_layers)]
+            biases = [npz[f"b{i}"] for i in range(n_layers)] if n_biases else [None] * n_layers
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        fail(f"is damaged ({exc})")
+    meta = _check_meta(path, meta_text)
+    sizes = [weights[0].shape[0]] + [w.shape[1] for w in weights]
+    if sizes[0] != N_INPUTS:
+        fail(f"has W0 of shape {weights[0].shape}: the first layer must take {N_INPUTS} inputs")
+    for i in range(1, n_layers):
+        if weights[i].shape[0] != weights[i - 1].shape[1]:
+            fail(
+                f"has W{i} of shape {weights[i].shape}, which does not follow W{i - 1} {weights[i - 1].shape}"
+            )
+    if sizes[-1] != len(meta["classes"]):
+        fail(f"has {sizes[-1]} outputs but names {len(meta['classes'])} classes")
+    for i, b in enumerate(biases):
+        if b is not None and b.shape != (weights[i].shape[1],):
+            fail(f"has b{i} of shape {b.shape}; W{i} needs ({weights[i].shape[1]},)")
+    for i in range(n_layers):
+        if not np.isfinite(weights[i]).all() or biases[i] is not None and not np.isfinite(biases[i]).all():
+            fail(f"has non-finite values (NaN or infinity) in layer {i}: the run that wrote it had diverged")
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+    except (ValueError, TypeError) as exc:
+        fail(f"has an invalid config: {exc}")
+    if tuple(config.hidden) != tuple(sizes[1:-1]):
+        fail(f"has layers {sizes}, which do not match its config's hidden layers {list(config.hidden)}")
+    if bool(config.use_bias) != bool(n_biases):
+        fail("has biases that do not match its config's use_bias")
+    network = Network(weights=weights, biases=biases, activation=config.activation, output=config.output)
+    return Model(
+        network=network,
+        config=config,
+        dataset=meta["dataset"],
+        classes=list(meta["classes"]),
+        preprocessing=dict(meta["preprocessing"]),
+        history=list(meta["history"]),
+    )

@@ -1,0 +1,326 @@
+"""The multilayer perceptron: layers, activations, output/loss pairs, initialisers, forward and backward.
+
+Layer i computes a(i+1) = f_i(a(i) @ W_i + b_i) from the scaled input a(0), with W_i of shape (inputs, outputs).
+Hidden layers use one activation f:
+
+    sigmoid     f(z) = 1 / (1 + exp(-z))        f' = a (1 - a)
+    tanh        f(z) = tanh(z)                  f' = 1 - a^2
+    relu        f(z) = max(z, 0)                f' = [a > 0]
+    leaky-relu  f(z) = max(z, 0.01 z)           f' = 1 if a > 0 else 0.01
+
+Every derivative is written in terms of the activation a itself, so backward needs no stored pre-activations.
+The output layer and the loss (L is the mean over the N samples of a batch; t are the targets):
+
+    softmax + cross-entropy   L = -sum_k t_k log p_k          dL/dz = p * sum(t) - t   (= p - t for one-hot)
+    softmax + mse             L = 1/2 sum_k (p_k - t_k)^2     dL/dz = p * (g - sum(g p)),  g = p - t
+    sigmoid + mse (Rashid)    L = 1/2 sum_k (o_k - t_k)^2     dL/dz = (o - t) o (1 - o)
+    sigmoid + cross-entropy   L = -sum_k t log o + (1-t) log(1-o)   dL/dz = o - t
+
+The squared error carries the 1/2 so that batch size 1, plain SGD and learning rate lr make exactly Rashid's update
+W += lr * ((t - o) o (1 - o)) a^T. log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy
+is computed from the logits as softplus(z) - t z, so neither overflows. L2 adds l2/2 * sum(W^2) over the weights
+(not the biases) to the loss and l2 * W to their gradients. Dropout is inverted: during training each hidden unit
+is kept with probability 1 - p and scaled by 1 / (1 - p), so nothing changes at test time.
+
+Initialisers (biases start at zero): "he" normal(0, sqrt(2 / inputs)); "glorot" uniform(+/- sqrt(6 / (inputs +
+outputs))) (Keras' default); "rashid" normal(0, 1 / sqrt(inputs)) (`numpy.random.normal(0.0, pow(inputs, -0.5))`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg.blas import get_blas_funcs
+from scipy.special import expit
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky-relu")
+OUTPUTS = ("softmax", "sigmoid")
+LOSSES = ("cross-entropy", "mse")
+INITS = ("he", "glorot", "rashid")
+LEAKY_SLOPE = 0.01
+
+
+@dataclass
+class Network:
+    weights: list[np.ndarray]  # W_i, shape (inputs, outputs)
+    biases: list[np.ndarray | None]  # b_i, shape (outputs,), or None when biases are off (Rashid)
+    activation: str = "relu"  # hidden layers: "sigmoid" | "tanh" | "relu" | "leaky-relu"
+    output: str = "softmax"  # "softmax" | "sigmoid"
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        """[inputs, hidden..., outputs], e.g. [784, 512, 10]."""
+        return [int(self.weights[0].shape[0])] + [int(w.shape[1]) for w in self.weights]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weights[0].dtype
+
+    @property
+    def use_bias(self) -> bool:
+        return self.biases[0] is not None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Output probabilities (softmax) or sigmoid outputs, shape (N, classes), for scaled inputs (N, inputs)."""
+        a = np.asarray(x, dtype=self.dtype)
+        a = a.reshape(1, -1) if a.ndim == 1 else a
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = a @ w
+            if b is not None:
+                z += b
+            if i < len(self.weights) - 1:
+                a = _activate(z, self.activation)
+            else:
+                a = _softmax(z) if self.output == "softmax" else expit(z, out=z)
+        return a
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The most likely class of each input, shape (N,)."""
+        return np.argmax(self.forward(x), axis=1)
+
+    def copy(self) -> Network:
+        return Network(
+            weights=[w.copy() for w in self.weights],
+            biases=[None if b is None else b.copy() for b in self.biases],
+            activation=self.activation,
+            output=self.output,
+        )
+
+    def astype(self, dtype) -> Network:
+        """A copy in another float type."""
+        return Network(
+            weights=[w.astype(dtype) for w in self.weights],
+            biases=[None if b is None else b.astype(dtype) for b in self.biases],
+            activation=self.activation,
+            output=self.output,
+        )
+
+
+def init_network(
+    sizes, activation="relu", output="softmax", init="glorot", use_bias=True, rng=None, dtype=np.float32
+):
+    """A new network with layer sizes [inputs, hidden..., outputs] and random weights."""
+    check_architecture(activation, output)
+    if init not in INITS:
+        raise ValueError(f"Unknown initialiser {init!r}; use one of {', '.join(INITS)}.")
+    rng = np.random.default_rng(rng)
+    weights, biases = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        if init == "he":
+            w = rng.normal(0.0, np.sqrt(2.0 / n_in), (n_in, n_out))
+        elif init == "glorot":
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            w = rng.uniform(-limit, limit, (n_in, n_out))
+        else:
+            w = rng.normal(0.0, n_in**-0.5, (n_in, n_out))
+        weights.append(w.astype(dtype))
+        biases.append(np.zeros(n_out, dtype) if use_bias else None)
+    return Network(weights, biases, activation, output)
+
+
+def check_architecture(activation: str, output: str, loss: str = "cross-entropy") -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}.")
+    if output not in OUTPUTS:
+        raise ValueError(f"Unknown output {output!r}; use one of {', '.join(OUTPUTS)}.")
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown loss {loss!r}; use one of {', '.join(LOSSES)}.")
+
+
+class Workspace:
+    """Preallocated arrays for forward and backward passes on batches of up to `batch` samples.
+
+    The trainer keeps one so that its hot loop allocates (almost) nothing; `loss_and_grads` makes a fresh one.
+    """
+
+    def __init__(self, sizes, batch: int, dtype, use_bias: bool, dropout: bool = False):
+        outs = sizes[1:]
+        self.acts = [np.empty((batch, n), dtype) for n in outs]  # hidden activations, then the output
+        self.dropped = [np.empty((batch, n), dtype) for n in outs[:-1]] if dropout else None
+        self.deltas = [np.empty((batch, n), dtype) for n in outs]  # dL/dz of each layer
+        self.tmp = [np.empty((batch, n), dtype) for n in outs]
+        self.grads_W = [np.empty((a, b), dtype) for a, b in zip(sizes[:-1], outs, strict=True)]
+        self.grads_b = [np.empty(n, dtype) if use_bias else None for n in outs]
+
+
+def loss_and_grads(
+    net: Network, x, targets, loss="cross-entropy", l2=0.0, dropout=0.0, rng=None, workspace=None
+):
+    """Mean loss over the batch, dL/dW_i, dL/db_i (None without biases) and the network's outputs.
+
+    With a `workspace` the gradients and outputs are views into its arrays, overwritten by the next call.
+    """
+    x = np.asarray(x, dtype=net.dtype)
+    targets = np.asarray(targets, dtype=net.dtype)
+    check_architecture(net.activation, net.output, loss)
+    ws = workspace or Workspace(net.layer_sizes, len(x), net.dtype, net.use_bias, dropout > 0)
+    if dropout > 0 and rng is None:
+        rng = np.random.default_rng()
+    n, depth = len(x), len(net.weights)
+    inputs, masks = [x], []  # the input of each layer (after dropout)
+    for i in range(depth - 1):
+        h = ws.acts[i][:n]
+        np.matmul(inputs[i], net.weights[i], out=h)
+        if net.biases[i] is not None:
+            h += net.biases[i]
+        _activate(h, net.activation, out=h, tmp=ws.tmp[i][:n])
+        if dropout > 0:
+            keep = rng.random(h.shape, dtype=h.dtype) >= dropout
+            h = np.multiply(h, keep, out=ws.dropped[i][:n])
+            h *= 1.0 / (1.0 - dropout)
+            masks.append(keep)
+        inputs.append(h)
+    z = ws.tmp[-1][:n]
+    np.matmul(inputs[-1], net.weights[-1], out=z)
+    if net.biases[-1] is not None:
+        z += net.biases[-1]
+    out, delta = ws.acts[-1][:n], ws.deltas[-1][:n]
+    value = _output_loss_delta(z, targets, net.output, loss, out, delta)
+    if l2 > 0:
+        value += 0.5 * l2 * sum(float(np.vdot(w, w)) for w in net.weights)
+
+    for i in range(depth - 1, -1, -1):
+        gw = ws.grads_W[i]
+        np.matmul(inputs[i].T, delta, out=gw)
+        if l2 > 0:
+            _axpy(l2, net.weights[i], gw)
+        if net.biases[i] is not None:
+            np.sum(delta, axis=0, out=ws.grads_b[i])
+        if i > 0:
+            d = ws.deltas[i - 1][:n]
+            np.matmul(delta, net.weights[i].T, out=d)
+            if dropout > 0:
+                d *= masks[i - 1]
+                d *= 1.0 / (1.0 - dropout)
+            _activation_backward(d, ws.acts[i - 1][:n], net.activation, ws.tmp[i - 1][:n])
+            delta = d
+    return value, ws.grads_W, ws.grads_b, out
+
+
+def input_gradient(net: Network, x, label: int) -> np.ndarray:
+    """d log p(label) / dx for each input row, shape like x: which pixels would raise the label's score."""
+    x = np.asarray(x, dtype=net.dtype)
+    single = x.ndim == 1
+    x = x.reshape(1, -1) if single else x
+    acts = [x]
+    for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        z = acts[-1] @ w
+        if b is not None:
+            z += b
+        acts.append(_activate(z, net.activation) if i < len(net.weights) - 1 else z)
+    z = acts[-1]
+    delta = np.zeros_like(z)
+    if net.output == "softmax":  # d log p_y / dz = onehot(y) - p
+        delta -= _softmax(z.copy())
+        delta[:, label] += 1.0
+    else:  # d log sigmoid(z_y) / dz_y = 1 - o_y
+        delta[:, label] = 1.0 - expit(z[:, label])
+    for i in range(len(net.weights) - 1, -1, -1):
+        delta = delta @ net.weights[i].T
+        if i > 0:
+            _activation_backward(delta, acts[i], net.activation, np.empty_like(delta))
+    return delta[0] if single else delta
+
+
+# --- the pieces, in place where it saves copies ---
+
+
+def _activate(z, activation, out=None, tmp=None):
+    out = z if out is None else out
+    if activation == "relu":
+        return np.maximum(z, 0, out=out)
+    if activation == "sigmoid":
+        return expit(z, out=out)
+    if activation == "tanh":
+        return np.tanh(z, out=out)
+    tmp = np.empty_like(z) if tmp is None else tmp
+    np.multiply(z, LEAKY_SLOPE, out=tmp)
+    return np.maximum(z, tmp, out=out)
+
+
+def _activation_backward(delta, a, activation, tmp):
+    """delta *= f'(z), written in terms of a = f(z); in place."""
+    if activation == "relu":
+        np.multiply(delta, a > 0, out=delta)
+    elif activation == "sigmoid":
+        np.subtract(1, a, out=tmp)
+        tmp *= a
+        delta *= tmp
+    elif activation == "tanh":
+        np.multiply(a, a, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        delta *= tmp
+    else:
+        np.copyto(tmp, LEAKY_SLOPE)
+        np.copyto(tmp, 1, where=a > 0)
+        delta *= tmp
+
+
+def _softmax(z):
+    """Row-wise softmax, in place."""
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _output_loss_delta(z, targets, output, loss, out, delta) -> float:
+    """Fill `out` with the outputs and `delta` with dL/dz (mean over the batch); return the mean loss.
+
+    `z` (the logits) is overwritten.
+    """
+    n = len(z)
+    if output == "softmax":
+        z -= z.max(axis=1, keepdims=True)  # log-sum-exp shift: softmax and log p are unchanged
+        np.exp(z, out=out)
+        sums = out.sum(axis=1, keepdims=True)
+        out /= sums
+        if loss == "cross-entropy":
+            # -sum t log p = -sum t (z - log s) = sum(t) log s - sum t z
+            t_sum = targets.sum(axis=1, keepdims=True)
+            value = float(np.vdot(t_sum, np.log(sums)) - np.vdot(targets, z))
+            np.multiply(out, t_sum, out=delta)
+            delta -= targets
+        else:
+            np.subtract(out, targets, out=delta)
+            value = 0.5 * float(np.vdot(delta, delta))
+            gp = np.einsum("ij,ij->i", delta, out)[:, None]
+            delta -= gp
+            delta *= out
+    else:
+        expit(z, out=out)
+        if loss == "cross-entropy":
+            value = float(np.logaddexp(0, z).sum(dtype=np.float64) - np.vdot(targets, z))
+            np.subtract(out, targets, out=delta)
+        else:
+            np.subtract(out, targets, out=delta)
+            value = 0.5 * float(np.vdot(delta, delta))
+            np.subtract(1, out, out=z)
+            z *= out
+            delta *= z
+    delta *= 1.0 / n
+    return value / n
+
+
+def _axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
+    """y += a * x in place, through BLAS axpy: one pass and no temporary array (x, y contiguous, same dtype)."""
+    get_blas_funcs("axpy", (x, y))(x.ravel(), y.ravel(), a=a)
+
+
+def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 4096):
+    """The mean data loss (no L2) and the outputs for inputs x, computed stably from the logits, in chunks."""
+    x = np.asarray(x, dtype=net.dtype)
+    targets = np.asarray(targets, dtype=net.dtype)
+    outputs = np.empty((len(x), net.layer_sizes[-1]), net.dtype)
+    total = 0.0
+    for s in range(0, len(x), chunk):
+        a = x[s : s + chunk]
+        for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+            z = a @ w
+            if b is not None:
+                z += b
+            a = _activate(z, net.activation) if i < len(net.weights) - 1 else z
+        out = outputs[s : s + chunk]
+        total += len(a) * _output_loss_delta(a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a))
+    return total / max(1, len(x)), outputs

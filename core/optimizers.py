@@ -1,0 +1,166 @@
+"""Optimizers (SGD, momentum, Nesterov, RMSprop, Adam) and learning-rate schedules.
+
+Each optimizer updates its parameters in place from their gradients g, following Keras' update rules and defaults:
+
+    sgd        w -= lr g
+    momentum   v = m v - lr g;  w += v                                    (m = 0.9)
+    nesterov   v = m v - lr g;  w += m v - lr g                           (Sutskever's form, as Keras)
+    rmsprop    v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)    (rho = 0.9, eps = 1e-7)
+    adam       m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  t += 1
+               w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)  (b1 = 0.9, b2 = 0.999, eps = 1e-7)
+
+All state starts at zero. Adam's bias correction is folded into the step size, as Keras and the Adam paper's
+"efficient version" do. The updates run in preallocated buffers (BLAS axpy for the scaled adds), so a step makes no
+temporary arrays.
+
+A schedule gives the learning rate for update number `step` (0-based), with E = steps per epoch:
+
+    constant      lr
+    step          lr * decay ** floor(step / (E * decay_epochs))          drops at epoch boundaries
+    exponential   lr * decay ** (step / (E * decay_epochs))               the same, smoothly
+    cosine        min_lr + (lr - min_lr) (1 + cos(pi * step / total)) / 2   from lr down to min_lr at the end
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg.blas import get_blas_funcs
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+
+
+def _axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
+    """y += a * x in place (BLAS axpy: one pass, no temporary array)."""
+    get_blas_funcs("axpy", (x, y))(x.ravel(), y.ravel(), a=a)
+
+
+class Optimizer:
+    """Base class: `step(params, grads, lr)` updates each array of `params` in place."""
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
+        raise NotImplementedError
+
+    def _zeros(self, params):
+        return [np.zeros_like(p) for p in params]
+
+
+class SGD(Optimizer):
+    def step(self, params, grads, lr):
+        for p, g in zip(params, grads, strict=True):
+            _axpy(-lr, g, p)
+
+
+@dataclass
+class Momentum(Optimizer):
+    momentum: float = 0.9
+    nesterov: bool = False
+
+    def __post_init__(self):
+        self.velocity = None
+
+    def step(self, params, grads, lr):
+        if self.velocity is None:
+            self.velocity = self._zeros(params)
+        m = self.momentum
+        for p, g, v in zip(params, grads, self.velocity, strict=True):
+            v *= m
+            _axpy(-lr, g, v)
+            if self.nesterov:
+                _axpy(m, v, p)
+                _axpy(-lr, g, p)
+            else:
+                p += v
+
+
+@dataclass
+class RMSprop(Optimizer):
+    rho: float = 0.9
+    eps: float = 1e-7
+
+    def __post_init__(self):
+        self.mean_square = None
+        self.buffers = None
+
+    def step(self, params, grads, lr):
+        if self.mean_square is None:
+            self.mean_square, self.buffers = self._zeros(params), self._zeros(params)
+        for p, g, v, tmp in zip(params, grads, self.mean_square, self.buffers, strict=True):
+            np.multiply(g, g, out=tmp)
+            v *= self.rho
+            _axpy(1.0 - self.rho, tmp, v)
+            np.sqrt(v, out=tmp)
+            tmp += self.eps
+            np.divide(g, tmp, out=tmp)
+            _axpy(-lr, tmp, p)
+
+
+@dataclass
+class Adam(Optimizer):
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-7
+
+    def __post_init__(self):
+        self.t = 0
+        self.m = self.v = self.buffers = None
+
+    def step(self, params, grads, lr):
+        if self.m is None:
+            self.m, self.v, self.buffers = self._zeros(params), self._zeros(params), self._zeros(params)
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        alpha = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        for p, g, m, v, tmp in zip(params, grads, self.m, self.v, self.buffers, strict=True):
+            m *= b1
+            _axpy(1.0 - b1, g, m)
+            np.multiply(g, g, out=tmp)
+            v *= b2
+            _axpy(1.0 - b2, tmp, v)
+            np.sqrt(v, out=tmp)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            _axpy(-alpha, tmp, p)
+
+
+def make_optimizer(name: str, momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-7) -> Optimizer:
+    """The optimizer called `name`, with the given hyperparameters (each uses only its own)."""
+    if name == "sgd":
+        return SGD()
+    if name in ("momentum", "nesterov"):
+        return Momentum(momentum=momentum, nesterov=name == "nesterov")
+    if name == "rmsprop":
+        return RMSprop(rho=rho, eps=eps)
+    if name == "adam":
+        return Adam(beta1=beta1, beta2=beta2, eps=eps)
+    raise ValueError(f"Unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}.")
+
+
+@dataclass
+class Schedule:
+    kind: str = "constant"  # "constant" | "step" | "exponential" | "cosine"
+    lr: float = 0.001  # the starting learning rate
+    steps_per_epoch: int = 1  # updates per epoch
+    total_steps: int = 1  # updates in the whole run (cosine ends here)
+    decay: float = 0.5  # step / exponential: the factor per `decay_epochs` epochs
+    decay_epochs: int = 1
+    min_lr: float = 0.0  # cosine: the learning rate at the end
+
+    def __post_init__(self):
+        if self.kind not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {self.kind!r}; use one of {', '.join(SCHEDULES)}.")
+
+    def __call__(self, step: int) -> float:
+        """The learning rate for update number `step` (0-based)."""
+        if self.kind == "constant":
+            return self.lr
+        period = max(1, self.steps_per_epoch * self.decay_epochs)
+        if self.kind == "step":
+            return self.lr * self.decay ** (step // period)
+        if self.kind == "exponential":
+            return self.lr * self.decay ** (step / period)
+        progress = min(step, self.total_steps) / max(1, self.total_steps)
+        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1.0 + math.cos(math.pi * progress))

@@ -1,0 +1,426 @@
+"""Training: the configuration, and the trainer whose `fit_iter()` yields progress after every batch.
+
+One epoch shuffles the training records, cuts them into mini-batches of `batch_size` (1 is Rashid's online learning,
+0 or the set's size is plain gradient descent), augments each batch (`core.augment.augment_batch`), and for each
+batch computes the loss and its gradients (`core.network.loss_and_grads`) and takes one optimizer step
+(`core.optimizers`) with the schedule's learning rate. The inputs are scaled once, up front, into one float array;
+a batch is gathered from it by a permuted index into preallocated buffers, so the hot loop makes no copies.
+
+A loss or gradient that is not finite stops the run with `DivergenceError` before the step is applied, so
+`trainer.network` keeps the last good weights. The same seed gives the same weights and curves.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from core.augment import SCHEMES, augment_batch
+from core.network import ACTIVATIONS, INITS, LOSSES, OUTPUTS, Network, Workspace, forward_loss, init_network
+from core.network import loss_and_grads as _loss_and_grads
+from core.optimizers import OPTIMIZERS, SCHEDULES, Schedule, make_optimizer
+from core.preprocess import SCALINGS, TARGETS, background_value, encode_targets, fit_scaling, scale_inputs
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message says which and what to do, in one sentence."""
+
+
+class DivergenceError(RuntimeError):
+    """The loss became NaN or infinite; the message names the epoch and batch and suggests a lower learning rate."""
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "mnist"  # "mnist", "fashion-mnist", or a folder or file path
+    hidden: tuple[int, ...] = (512,)  # hidden layer sizes; () trains a single softmax/sigmoid layer
+    activation: str = "relu"  # hidden layers: "sigmoid" | "tanh" | "relu" | "leaky-relu"
+    output: str = "softmax"  # "softmax" | "sigmoid"
+    loss: str = "cross-entropy"  # "cross-entropy" | "mse" (1/2 the squared error, as Rashid)
+    use_bias: bool = True  # Rashid's network has no biases
+    init: str = "glorot"  # "he" | "glorot" | "rashid" (normal(0, 1/sqrt(inputs)))
+    optimizer: str = "rmsprop"  # "sgd" | "momentum" | "nesterov" | "rmsprop" | "adam"
+    lr: float = 0.001  # learning rate (the schedule's starting value)
+    momentum: float = 0.9  # momentum / nesterov
+    rho: float = 0.9  # rmsprop: decay of the mean square
+    beta1: float = 0.9  # adam: decay of the mean
+    beta2: float = 0.999  # adam: decay of the mean square
+    eps: float = 1e-7  # rmsprop / adam: added to the root mean square
+    schedule: str = "constant"  # "constant" | "step" | "exponential" | "cosine"
+    lr_decay: float = 0.5  # step / exponential: the factor per lr_decay_epochs epochs
+    lr_decay_epochs: int = 1  # step / exponential: epochs per factor
+    lr_min: float = 0.0  # cosine: the learning rate at the end of the run
+    batch_size: int = 128  # 1 = online learning (Rashid); 0 = the whole training set (plain gradient descent)
+    epochs: int = 5
+    l2: float = 0.0  # weight decay: adds l2/2 * sum(W^2) to the loss
+    dropout: float = 0.0  # probability of dropping each hidden unit during training (inverted dropout)
+    scaling: str = "unit"  # inputs: "unit" (0..1) | "rashid" (0.01..1.00) | "standard" (mean 0, std 1)
+    targets: str = "onehot"  # "onehot" | "rashid" (0.01 / 0.99)
+    augment: str = (
+        "off"  # rotations: "off" | "random" (+/- rotate degrees) | "rashid" (each record, +rotate, -rotate)
+    )
+    rotate: float = 0.0  # degrees, 0..180
+    shift: int = 0  # random shifts of up to this many pixels in each direction (0 = off)
+    elastic: float = 0.0  # elastic distortion strength alpha in pixels (Simard: 34; 0 = off)
+    elastic_sigma: float = 4.0  # smoothness of the elastic distortion, pixels
+    shuffle: bool = True  # shuffle the training records every epoch
+    seed: int = 0  # the same seed gives the same weights and curves
+    train_limit: int = 0  # use only the first N training images (0 = all)
+    dtype: str = "float32"  # "float32" | "float64"
+    threads: int = 0  # cap on BLAS threads while training (0 = the BLAS default)
+
+    def __post_init__(self):
+        if isinstance(self.hidden, list):
+            self.hidden = tuple(self.hidden)
+
+    def to_dict(self) -> dict:
+        """JSON-able (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """The config stored as `d` (e.g. read from JSON), validated; unknown keys are refused."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown setting(s) {', '.join(unknown)}; the known settings are {', '.join(known)}."
+            )
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise ConfigError (one plain sentence) for the first bad value."""
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("output", self.output, OUTPUTS)
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("init", self.init, INITS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("scaling", self.scaling, SCALINGS)
+        _check_choice("targets", self.targets, TARGETS)
+        _check_choice("augment", self.augment, SCHEMES)
+        _check_choice("dtype", self.dtype, ("float32", "float64"))
+        if not isinstance(self.hidden, tuple | list) or not all(_is_int(h) for h in self.hidden):
+            raise ConfigError(
+                f"Hidden layer sizes must be whole numbers such as (512,) or (128, 64), not {self.hidden!r}."
+            )
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError(f"Every hidden layer needs at least 1 unit; got {tuple(self.hidden)}.")
+        _check_number("lr", self.lr, low=0, low_open=True, hint="try 0.001 (Adam, RMSprop) or 0.1 (SGD)")
+        _check_number("momentum", self.momentum, low=0, high=1, high_open=True, hint="0.9 is usual")
+        _check_number("rho", self.rho, low=0, high=1, high_open=True, hint="0.9 is usual")
+        _check_number("beta1", self.beta1, low=0, high=1, high_open=True, hint="0.9 is usual")
+        _check_number("beta2", self.beta2, low=0, high=1, high_open=True, hint="0.999 is usual")
+        _check_number("eps", self.eps, low=0, low_open=True, hint="1e-7 is usual")
+        _check_number("lr_decay", self.lr_decay, low=0, high=1, low_open=True, hint="try 0.5")
+        _check_int("lr_decay_epochs", self.lr_decay_epochs, 1)
+        _check_number("lr_min", self.lr_min, low=0, hint="0 is usual")
+        if self.schedule == "cosine" and self.lr_min >= self.lr:
+            raise ConfigError(
+                f"lr_min ({self.lr_min}) must be smaller than lr ({self.lr}) for the cosine schedule."
+            )
+        _check_int(
+            "batch_size", self.batch_size, 0, "use 1 for online learning or 0 for the whole training set"
+        )
+        _check_int("epochs", self.epochs, 1)
+        _check_number("l2", self.l2, low=0, hint="try 1e-4, or 0 for none")
+        _check_number("dropout", self.dropout, low=0, high=1, high_open=True, hint="try 0.2, or 0 for none")
+        _check_number("rotate", self.rotate, low=0, high=180, hint="try 10")
+        if self.augment == "off" and self.rotate > 0:
+            raise ConfigError(
+                f"rotate is {self.rotate} degrees but augment is 'off'; set augment to 'random' or 'rashid', or rotate to 0."
+            )
+        if self.augment == "rashid" and self.rotate == 0:
+            raise ConfigError(
+                "Rashid's augmentation needs an angle: set rotate to a number of degrees such as 10."
+            )
+        _check_int("shift", self.shift, 0, "try 2, or 0 for none")
+        if self.shift > 14:
+            raise ConfigError(f"shift must be at most 14 pixels, not {self.shift}; try 2.")
+        _check_number("elastic", self.elastic, low=0, hint="try 34, or 0 for none")
+        _check_number("elastic_sigma", self.elastic_sigma, low=0, low_open=True, hint="try 4")
+        _check_int("seed", self.seed, 0)
+        _check_int("train_limit", self.train_limit, 0, "0 uses every training image")
+        _check_int("threads", self.threads, 0, "0 leaves the BLAS default")
+        if not isinstance(self.use_bias, bool) or not isinstance(self.shuffle, bool):
+            raise ConfigError("use_bias and shuffle must be true or false.")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
+
+
+def _check_int(name, value, low, hint=""):
+    if not _is_int(value) or value < low:
+        tail = f"; {hint}" if hint else ""
+        raise ConfigError(f"{name} must be a whole number of at least {low}, not {value!r}{tail}.")
+
+
+def _check_number(name, value, low=None, high=None, low_open=False, high_open=False, hint=""):
+    ok = (
+        isinstance(value, int | float | np.floating | np.integer)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else ("greater than " if low_open else "at least ") + f"{low:g}"
+        hi = "" if high is None else ("below " if high_open else "at most ") + f"{high:g}"
+        rule = " and ".join(p for p in (lo, hi) if p) or "a finite number"
+        raise ConfigError(f"{name} must be {rule}, not {value!r}; {hint}.")
+
+
+@dataclass
+class BatchEvent:
+    epoch: int  # 1-based
+    batch: int  # 1-based, within the epoch
+    batches: int  # batches per epoch
+    loss: float  # this batch's mean loss (before its update; with dropout, if any, and the L2 term)
+    accuracy: float  # this batch's accuracy (before its update)
+    lr: float  # the learning rate of this batch's update
+    samples_seen: int  # training samples processed since fit_iter began (augmented copies count)
+    elapsed: float  # seconds spent training since fit_iter began (not counting time paused at a yield)
+    total_batches: int  # batches in the whole run
+    running_loss: float = 0.0  # mean loss over this epoch so far
+    running_accuracy: float = 0.0  # accuracy over this epoch so far
+
+
+@dataclass
+class EpochEvent:
+    epoch: int
+    epochs: int
+    train_loss: float  # the running mean over the epoch's batches (weights changing as it goes; with dropout)
+    train_accuracy: float  # likewise
+    test_loss: float | None  # on the full test set with the epoch's final weights; None without a test split
+    test_accuracy: float | None
+    epoch_seconds: float  # training time of this epoch, including the test evaluation
+    elapsed: float  # training time since fit_iter began
+    samples_per_second: float  # training samples per second in this epoch
+    network: Network  # a copy: this epoch's weights
+    lr: float = 0.0  # the learning rate of the epoch's last update
+
+    def as_dict(self) -> dict:
+        """The numbers, for `history` and JSON."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "network"}
+
+
+class Trainer:
+    """Trains a network on a dataset (anything with uint8 train_images/test_images (N, H, W), labels and
+    class_names, such as `core.datasets.Dataset`). Pass `network` to continue training from given weights
+    (they are copied; its layer sizes, activation, output and biases must match the config)."""
+
+    def __init__(self, config: TrainConfig, dataset, network: Network | None = None):
+        config.validate()
+        self.config = config
+        self.dataset = dataset
+        dtype = np.dtype(config.dtype)
+        limit = config.train_limit or None
+        images = np.asarray(dataset.train_images)[:limit]
+        if len(images) == 0:
+            raise ConfigError(
+                f"The dataset {getattr(dataset, 'name', '')!r} has no training images; choose one that does."
+            )
+        self.image_shape = images.shape[1:]
+        self.n_classes = len(dataset.class_names)
+        self.preprocessing = fit_scaling(images, config.scaling)
+        self.background = background_value(config.scaling, self.preprocessing)
+        self._x = scale_inputs(images, config.scaling, self.preprocessing, dtype)
+        self._y = np.asarray(dataset.train_labels)[:limit].astype(np.intp)
+        self._target_table = encode_targets(np.arange(self.n_classes), self.n_classes, config.targets, dtype)
+        test_images = np.asarray(dataset.test_images)
+        if len(test_images):
+            self._x_test = scale_inputs(test_images, config.scaling, self.preprocessing, dtype)
+            self._y_test = np.asarray(dataset.test_labels).astype(np.intp)
+        else:
+            self._x_test = self._y_test = None
+        sizes = [self._x.shape[1], *config.hidden, self.n_classes]
+        init_seed, self._order_seed, self._noise_seed = np.random.SeedSequence(config.seed).spawn(3)
+        if network is None:
+            network = init_network(
+                sizes,
+                config.activation,
+                config.output,
+                config.init,
+                config.use_bias,
+                np.random.default_rng(init_seed),
+                dtype,
+            )
+        else:
+            _check_network(network, sizes, config)
+            network = network.astype(dtype)
+        self.network: Network = network
+        self.history: list[dict] = []
+
+    # --- evaluation ---
+
+    def evaluate(self, split: str = "test") -> dict | None:
+        """{"loss", "accuracy"} of the current weights on the "test" or "train" split (None if it is empty)."""
+        x, y = (self._x_test, self._y_test) if split == "test" else (self._x, self._y)
+        if x is None:
+            return None
+        loss, outputs = forward_loss(self.network, x, self._target_table[y], self.config.loss)
+        return {"loss": float(loss), "accuracy": float(np.mean(np.argmax(outputs, axis=1) == y))}
+
+    def fit(self) -> list[dict]:
+        """Train to the end; return the history."""
+        for _ in self.fit_iter():
+            pass
+        return self.history
+
+    # --- the loop ---
+
+    def fit_iter(self) -> Iterator[BatchEvent | EpochEvent]:
+        """Train, yielding a BatchEvent after every batch and an EpochEvent at the end of every epoch.
+
+        The consumer may stop at any yield (`close()` the generator): `network` then holds the weights after the
+        last completed batch. Raises DivergenceError if the loss or a gradient becomes NaN or infinite.
+        """
+        threads = self.config.threads
+        with threadpool_limits(limits=threads, user_api="blas") if threads else nullcontext():
+            yield from self._run()
+
+    def _run(self):
+        cfg, net = self.config, self.network
+        n_records = len(self._x)
+        copies = 3 if cfg.augment == "rashid" else 1
+        augmenting = cfg.augment != "off" or cfg.shift > 0 or cfg.elastic > 0
+        n_samples = n_records * copies
+        batch_size = min(cfg.batch_size or n_samples, n_samples)
+        batches = -(-n_samples // batch_size)
+        total = batches * cfg.epochs
+        schedule = Schedule(
+            cfg.schedule, cfg.lr, batches, total, cfg.lr_decay, cfg.lr_decay_epochs, cfg.lr_min
+        )
+        optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
+        order_rng = np.random.default_rng(self._order_seed)
+        noise_rng = np.random.default_rng(self._noise_seed)
+        ws = Workspace(net.layer_sizes, batch_size, net.dtype, net.use_bias, cfg.dropout > 0)
+        params = net.weights + [b for b in net.biases if b is not None]
+        grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
+        x_buf = np.empty((batch_size, self._x.shape[1]), net.dtype)
+        t_buf = np.empty((batch_size, self.n_classes), net.dtype)
+        h, w = self.image_shape
+        step, seen, active = 0, 0, 0.0
+        resumed = time.perf_counter()
+        for epoch in range(1, cfg.epochs + 1):
+            epoch_start_active = active
+            order = order_rng.permutation(n_records) if cfg.shuffle else np.arange(n_records)
+            loss_sum = correct_sum = 0.0
+            epoch_seen = 0
+            for b in range(batches):
+                lo, hi = b * batch_size, min((b + 1) * batch_size, n_samples)
+                n = hi - lo
+                if copies == 3:  # Rashid: the sample stream is record, +angle, -angle, next record, ...
+                    first = lo // 3
+                    records = order[first : (hi - 1) // 3 + 1]
+                    images = self._x[records].reshape(-1, h, w)
+                    x = augment_batch(images, cfg, noise_rng, self.background).reshape(-1, h * w)[
+                        lo - 3 * first :
+                    ][:n]
+                    y = np.repeat(self._y[records], 3)[lo - 3 * first :][:n]
+                elif augmenting:
+                    idx = order[lo:hi]
+                    x = augment_batch(self._x[idx].reshape(n, h, w), cfg, noise_rng, self.background).reshape(
+                        n, h * w
+                    )
+                    y = self._y[idx]
+                else:
+                    idx = order[lo:hi]
+                    x = np.take(self._x, idx, axis=0, out=x_buf[:n])
+                    y = self._y[idx]
+                t = np.take(self._target_table, y, axis=0, out=t_buf[:n])
+                lr = schedule(step)
+                loss, _, _, outputs = _loss_and_grads(net, x, t, cfg.loss, cfg.l2, cfg.dropout, noise_rng, ws)
+                if not math.isfinite(loss) or not _finite(grads):
+                    what = (
+                        "infinite"
+                        if math.isinf(loss)
+                        else "NaN"
+                        if math.isnan(loss)
+                        else "a gradient became infinite or NaN"
+                    )
+                    raise DivergenceError(
+                        f"Training diverged at epoch {epoch}, batch {b + 1}: "
+                        + (f"the loss became {what}" if what in ("infinite", "NaN") else what)
+                        + f". Try a learning rate ten times smaller ({lr / 10:g})."
+                    )
+                optimizer.step(params, grads, lr)
+                step += 1
+                seen += n
+                epoch_seen += n
+                correct = int(np.count_nonzero(np.argmax(outputs, axis=1) == y))
+                loss_sum += loss * n
+                correct_sum += correct
+                now = time.perf_counter()
+                active += now - resumed
+                yield BatchEvent(
+                    epoch,
+                    b + 1,
+                    batches,
+                    loss,
+                    correct / n,
+                    lr,
+                    seen,
+                    active,
+                    total,
+                    loss_sum / epoch_seen,
+                    correct_sum / epoch_seen,
+                )
+                resumed = time.perf_counter()
+            test = self.evaluate("test")
+            now = time.perf_counter()
+            active += now - resumed
+            epoch_seconds = active - epoch_start_active
+            event = EpochEvent(
+                epoch=epoch,
+                epochs=cfg.epochs,
+                train_loss=loss_sum / epoch_seen,
+                train_accuracy=correct_sum / epoch_seen,
+                test_loss=None if test is None else test["loss"],
+                test_accuracy=None if test is None else test["accuracy"],
+                epoch_seconds=epoch_seconds,
+                elapsed=active,
+                samples_per_second=epoch_seen / epoch_seconds if epoch_seconds > 0 else 0.0,
+                network=net.copy(),
+                lr=lr,
+            )
+            self.history.append(event.as_dict())
+            yield event
+            resumed = time.perf_counter()
+
+
+def _finite(arrays) -> bool:
+    """True if every array is finite: the sum of squares (one BLAS pass each) is NaN or inf otherwise."""
+    return all(math.isfinite(float(np.vdot(a, a))) for a in arrays)
+
+
+def _check_network(network: Network, sizes: list[int], config: TrainConfig) -> None:
+    if network.layer_sizes != list(sizes):
+        raise ConfigError(
+            f"The given network's layer sizes {network.layer_sizes} do not match the config's {sizes}; train a new network or change hidden."
+        )
+    if network.activation != config.activation or network.output != config.output:
+        raise ConfigError(
+            f"The given network uses {network.activation}/{network.output} but the config says {config.activation}/{config.output}; make them agree."
+        )
+    if network.use_bias != config.use_bias:
+        raise ConfigError(
+            f"The given network {'has' if network.use_bias else 'has no'} biases but the config's use_bias is {config.use_bias}; make them agree."
+        )

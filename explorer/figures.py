@@ -1,0 +1,414 @@
+"""A model's figures drawn without any window: back queries, weight templates, confusion matrix, mistakes, curves.
+
+Two steps, so the app can keep its GUI thread free: `compute(model, dataset)` does the numbers (NumPy, any
+thread; the optimised inputs of a ReLU network take about a second), and `render_files(data)` turns them into
+file contents (PNG through `QImage` + `QPainter`, which are safe off the GUI thread; `.npy`; `.csv`). Only the
+curves use pyqtgraph items, which belong to the GUI thread: `render_curves(history)`.
+
+Images go through a colour map as uint8 arrays and are enlarged by whole pixels (each MNIST pixel a crisp
+square); back queries are grey from the input range's low end (black) to its high end (white); weight templates
+use a diverging map centred on zero (blue negative, red positive) with a colour bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+from core import insight
+from core.preprocess import scaling_table
+
+OPTIMISED_STEPS = 200  # gradient steps of an optimised input: enough for a stable picture on MNIST networks
+OPTIMISED_L2 = 0.01  # keeps the optimised input from saturating every pixel
+PIXEL = 10  # screen pixels per image pixel in exported images (28 -> 280)
+MISTAKES_SHOWN = 40  # the most confident mistakes drawn in misclassified.png (the csv lists them all)
+DIVERGING = "CET-D1"  # blue - white - red, perceptually uniform
+SEQUENTIAL = "CET-L12"  # white to blue, for counts
+BACKGROUND = QColor("white")
+TEXT = QColor("#222222")
+
+
+@dataclass
+class FigureData:
+    """The numbers behind every figure of one model."""
+
+    class_names: list[str]
+    backqueries: np.ndarray  # (classes, 28, 28) float
+    backquery_kind: str  # "back query" (Rashid's) or "optimised input"
+    backquery_range: tuple[float, float]
+    templates: np.ndarray  # (classes, 28, 28) the linearised weights
+    confusion: np.ndarray | None = None  # (classes, classes) int; None without test images
+    mistakes: np.ndarray | None = None  # test indices, most confident first
+    mistake_images: np.ndarray | None = None  # uint8 (k, 28, 28), k <= MISTAKES_SHOWN
+    true_labels: np.ndarray | None = None  # of the test images
+    predicted: np.ndarray | None = None
+    confidence: np.ndarray | None = None  # the predicted class's probability per test image
+    test_accuracy: float | None = None
+    notes: list[str] = field(default_factory=list)  # why a figure is missing
+
+
+# --- numbers -----------------------------------------------------------------------------------------------------
+def input_range(model) -> tuple[float, float]:
+    """The scaled values of a black (0) and a white (255) pixel under the model's preprocessing."""
+    scaling = model.preprocessing.get("scaling", model.config.scaling)
+    table = scaling_table(scaling, model.preprocessing, np.float64)
+    return float(min(table[0], table[255])), float(max(table[0], table[255]))
+
+
+def backquery(model, label: int) -> tuple[np.ndarray, str]:
+    """Rashid's back query of `label` for an all-sigmoid network, else its optimised input; (784,), kind."""
+    net = model.network
+    if not insight.back_query_applies(net):
+        return insight.back_query(net, label, len(model.classes)), "back query"
+    lo, hi = input_range(model)
+    image = insight.optimised_input(
+        net, label, steps=OPTIMISED_STEPS, l2=OPTIMISED_L2, lo=lo, hi=hi, rng=np.random.default_rng(0)
+    )
+    return image, "optimised input"
+
+
+def backquery_range(model, kind: str) -> tuple[float, float]:
+    return (insight.RASHID_LOW, insight.RASHID_HIGH) if kind == "back query" else input_range(model)
+
+
+def compute(model, dataset=None, progress=None) -> FigureData:
+    """Every figure's numbers; `progress(fraction, message)` is called along the way."""
+    report = progress or (lambda fraction, message: None)
+    n = len(model.classes)
+    queries, kind = [], "back query"
+    for label in range(n):
+        report(0.8 * label / n, f"Back query of {model.classes[label]}")
+        image, kind = backquery(model, label)
+        queries.append(image.reshape(28, 28))
+    templates = insight.linear_template(model.network).reshape(n, 28, 28)
+    data = FigureData(
+        class_names=[str(c) for c in model.classes],
+        backqueries=np.stack(queries),
+        backquery_kind=kind,
+        backquery_range=backquery_range(model, kind),
+        templates=templates,
+    )
+    if dataset is None or getattr(dataset, "test_images", None) is None or len(dataset.test_images) == 0:
+        data.notes.append("No test images, so no confusion matrix and no misclassified digits.")
+        return data
+    if len(dataset.class_names) != n:
+        data.notes.append(
+            f"The dataset {dataset.name} has {len(dataset.class_names)} classes, the model {n}."
+        )
+        return data
+    report(0.85, "Classifying the test set")
+    probs = model.predict_proba(dataset.test_images)
+    y_true = np.asarray(dataset.test_labels, dtype=np.int64)
+    y_pred = probs.argmax(axis=1)
+    data.true_labels, data.predicted = y_true, y_pred
+    data.confidence = probs[np.arange(len(y_pred)), y_pred].astype(np.float64)
+    data.confusion = insight.confusion_matrix(y_true, y_pred, n)
+    data.mistakes = insight.misclassified(probs, y_true)
+    data.mistake_images = np.asarray(dataset.test_images[data.mistakes[:MISTAKES_SHOWN]])
+    data.test_accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else None
+    report(1.0, "Figures computed")
+    return data
+
+
+# --- colour maps and images -----------------------------------------------------------------------------------------
+_LUTS: dict[str, np.ndarray] = {}
+
+
+def lookup_table(name: str) -> np.ndarray:
+    """(256, 3) uint8 RGB of a colour map ("grey" or a pyqtgraph map name such as CET-D1)."""
+    if name not in _LUTS:
+        if name == "grey":
+            _LUTS[name] = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+        else:
+            import pyqtgraph as pg
+
+            _LUTS[name] = np.ascontiguousarray(pg.colormap.get(name).getLookupTable(nPts=256, alpha=False))
+    return _LUTS[name]
+
+
+def colour_image(values: np.ndarray, lo: float, hi: float, cmap: str = "grey", pixel: int = PIXEL) -> QImage:
+    """A 2-D array through a colour map (lo -> first colour, hi -> last), each value a `pixel`-sized square."""
+    values = np.asarray(values, dtype=np.float64)
+    span = hi - lo if hi > lo else 1.0
+    index = np.clip(np.rint((np.nan_to_num(values, nan=lo) - lo) / span * 255), 0, 255).astype(np.uint8)
+    rgb = lookup_table(cmap)[index]
+    rgb = np.ascontiguousarray(np.repeat(np.repeat(rgb, pixel, axis=0), pixel, axis=1))
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def _canvas(width: int, height: int) -> tuple[QImage, QPainter]:
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(BACKGROUND)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    painter.setPen(TEXT)
+    return image, painter
+
+
+def _font(size: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPixelSize(size)
+    font.setBold(bold)
+    return font
+
+
+def _title(painter: QPainter, rect: QRectF, text: str, size: int = 16) -> None:
+    painter.setFont(_font(size, bold=True))
+    painter.setPen(TEXT)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def render_tile(values, lo: float, hi: float, cmap: str, title: str, colour_bar: bool = False) -> QImage:
+    """One 28x28 figure: a title above the enlarged image and, for signed data, a colour bar with its values."""
+    picture = colour_image(values, lo, hi, cmap)
+    margin, title_h, bar_w = 16, 34, 70 if colour_bar else 0
+    width, height = picture.width() + 2 * margin + bar_w, picture.height() + title_h + margin
+    image, painter = _canvas(width, height)
+    _title(painter, QRectF(0, 4, width, title_h - 6), title)
+    painter.drawImage(margin, title_h, picture)
+    if colour_bar:
+        bar = colour_image(np.linspace(hi, lo, picture.height())[:, None], lo, hi, cmap, pixel=1)
+        bar = bar.scaled(14, picture.height())
+        x = margin + picture.width() + 12
+        painter.drawImage(x, title_h, bar)
+        painter.setFont(_font(11))
+        for value, y in (
+            (hi, title_h),
+            ((lo + hi) / 2, title_h + picture.height() / 2),
+            (lo, title_h + picture.height()),
+        ):
+            painter.drawText(
+                QRectF(x + 18, y - 8, bar_w - 20, 16), Qt.AlignmentFlag.AlignVCenter, f"{value:+.3g}"
+            )
+    painter.end()
+    return image
+
+
+def render_confusion(matrix: np.ndarray, names: list[str], accuracy: float | None = None) -> QImage:
+    """Counts in cells shaded by the share of their true class (row), diagonal outlined; true down, predicted across."""
+    n = len(names)
+    cell, label_w, top = 52, max(70, 9 * max(len(s) for s in names)), 70
+    width, height = label_w + n * cell + 24, top + n * cell + 40
+    image, painter = _canvas(width, height)
+    title = "Confusion matrix (test set)"
+    if accuracy is not None:
+        title += f": {100 * accuracy:.2f}% right"
+    _title(painter, QRectF(0, 4, width, 26), title)
+    painter.setFont(_font(12))
+    painter.drawText(QRectF(label_w, 32, n * cell, 18), Qt.AlignmentFlag.AlignCenter, "predicted")
+    painter.drawText(QRectF(0, top + n * cell + 8, label_w, 20), Qt.AlignmentFlag.AlignCenter, "true")
+    totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    shares = matrix / totals
+    lut = lookup_table(SEQUENTIAL)
+    painter.setFont(_font(11))
+    for j, name in enumerate(names):
+        painter.drawText(QRectF(label_w + j * cell, 50, cell, 18), Qt.AlignmentFlag.AlignCenter, name[:7])
+    for i, name in enumerate(names):
+        y = top + i * cell
+        painter.setPen(TEXT)
+        painter.drawText(
+            QRectF(0, y, label_w - 6, cell), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name
+        )
+        for j in range(n):
+            # a square root spreads the few-percent confusions over visible shades instead of near-white
+            r, g, b = (int(v) for v in lut[int(round(255 * np.sqrt(shares[i, j])))])
+            painter.fillRect(QRectF(label_w + j * cell, y, cell - 1, cell - 1), QColor(r, g, b))
+            painter.setPen(QColor("white") if r * 0.299 + g * 0.587 + b * 0.114 < 140 else TEXT)
+            painter.drawText(
+                QRectF(label_w + j * cell, y, cell - 1, cell - 1),
+                Qt.AlignmentFlag.AlignCenter,
+                str(int(matrix[i, j])),
+            )
+        painter.setPen(QColor("#d62728"))
+        painter.drawRect(QRectF(label_w + i * cell, y, cell - 1, cell - 1))
+    painter.end()
+    return image
+
+
+def render_mistakes(
+    images: np.ndarray,
+    true: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    names: list[str],
+    columns: int = 8,
+    pixel: int = 4,
+) -> QImage:
+    """A grid of the most confident mistakes, each captioned "true -> predicted  confidence"."""
+    count = len(images)
+    side, caption, gap, top = 28 * pixel, 18, 10, 40
+    columns = max(1, min(columns, count)) if count else columns
+    rows = max(1, -(-count // columns))
+    width = columns * (side + gap) + gap
+    height = top + rows * (side + caption + gap) + gap
+    image, painter = _canvas(width, height)
+    _title(painter, QRectF(0, 6, width, 28), "The most confident mistakes (test set)")
+    if not count:
+        painter.setFont(_font(13))
+        painter.drawText(
+            QRectF(0, top, width, side), Qt.AlignmentFlag.AlignCenter, "No mistakes on the test set"
+        )
+    painter.setFont(_font(11))
+    for k in range(count):
+        x = gap + (k % columns) * (side + gap)
+        y = top + (k // columns) * (side + caption + gap)
+        painter.drawImage(x, y, colour_image(images[k], 0, 255, "grey", pixel))
+        painter.setPen(QColor("#d62728"))
+        text = f"{names[true[k]][:6]} → {names[predicted[k]][:6]} {100 * confidence[k]:.1f}%"
+        painter.drawText(
+            QRectF(x - gap / 2, y + side, side + gap, caption), Qt.AlignmentFlag.AlignCenter, text
+        )
+    painter.end()
+    return image
+
+
+# --- file contents ------------------------------------------------------------------------------------------------
+def png_bytes(image: QImage) -> bytes:
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode a {image.width()}x{image.height()} image as PNG.")
+    return bytes(buffer.data())
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def csv_bytes(columns: dict) -> bytes:
+    """A dict of equal-length columns as CSV text with a header row (floats at full precision)."""
+    import csv
+    import io
+
+    names = list(columns)
+    lengths = {len(columns[name]) for name in names}
+    if len(lengths) > 1:
+        raise ValueError(f"the columns have different lengths {sorted(lengths)}")
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(names)
+    for row in zip(*(columns[name] for name in names), strict=False):
+        writer.writerow([_cell(v) for v in row])
+    return text.getvalue().encode("utf-8")
+
+
+def _cell(value):
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return "" if value is None else value
+
+
+def history_columns(history: list[dict]) -> dict[str, list]:
+    """The per-epoch history as columns (every key any epoch has, in order of first appearance)."""
+    keys: list[str] = []
+    for entry in history:
+        keys.extend(k for k in entry if k not in keys)
+    return {k: [entry.get(k) for entry in history] for k in keys}
+
+
+def render_files(data: FigureData) -> dict[str, bytes]:
+    """File name -> contents for every figure but the curves (safe off the GUI thread)."""
+    files: dict[str, bytes] = {}
+    names = data.class_names
+    for k, name in enumerate(names):
+        title = f"{data.backquery_kind.capitalize()}: {name}"
+        # each picture stretched over its own range: optimised inputs are faint in the full input range
+        lo, hi = float(data.backqueries[k].min()), float(data.backqueries[k].max())
+        files[f"backquery_{k}.png"] = png_bytes(render_tile(data.backqueries[k], lo, hi, "grey", title))
+        files[f"backquery_{k}.npy"] = npy_bytes(data.backqueries[k])
+    for k, name in enumerate(names):
+        limit = float(np.abs(data.templates[k]).max()) or 1.0
+        tile = render_tile(
+            data.templates[k], -limit, limit, DIVERGING, f"Weights for {name}", colour_bar=True
+        )
+        files[f"weights_{k}.png"] = png_bytes(tile)
+        files[f"weights_{k}.npy"] = npy_bytes(data.templates[k])
+    if data.confusion is not None:
+        files["confusion.png"] = png_bytes(render_confusion(data.confusion, names, data.test_accuracy))
+        columns = {"true": names}
+        columns.update({f"predicted {name}": data.confusion[:, j].tolist() for j, name in enumerate(names)})
+        files["confusion.csv"] = csv_bytes(columns)
+    if data.mistakes is not None:
+        shown = data.mistakes[:MISTAKES_SHOWN]
+        picture = render_mistakes(
+            data.mistake_images, data.true_labels[shown], data.predicted[shown], data.confidence[shown], names
+        )
+        files["misclassified.png"] = png_bytes(picture)
+        every = data.mistakes
+        files["misclassified.csv"] = csv_bytes(
+            {
+                "index": every.tolist(),
+                "true": data.true_labels[every].tolist(),
+                "predicted": data.predicted[every].tolist(),
+                "confidence": data.confidence[every].tolist(),
+                "true_name": [names[t] for t in data.true_labels[every]],
+                "predicted_name": [names[p] for p in data.predicted[every]],
+            }
+        )
+    return files
+
+
+CURVE_COLOURS = {"train": "#1f77b4", "test": "#d62728"}
+
+
+def render_curves(history: list[dict], width: int = 1000, height: int = 420) -> dict[str, bytes]:
+    """curves.png, curves.svg and curves.csv: loss and accuracy per epoch, train and test. GUI thread only."""
+    import pyqtgraph as pg
+    import pyqtgraph.exporters as pge
+
+    from explorer.export import render_svg
+
+    window = pg.GraphicsLayoutWidget()
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # laid out and drawn, never on screen
+    window.setBackground("w")
+    window.resize(width, height)
+    epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(history)]
+    for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
+        plot = window.addPlot(title=f"<span style='color:#222;font-size:13pt'>{title} per epoch</span>")
+        plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10), labelTextColor="#222")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setLabel("bottom", "epoch", color="#222")
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen("#222")
+            plot.getAxis(axis).setPen("#888")
+        for split, colour in CURVE_COLOURS.items():
+            values = [h.get(f"{split}_{key}") for h in history]
+            points = [
+                (x, float(v)) for x, v in zip(epochs, values, strict=False) if isinstance(v, (int, float))
+            ]
+            if points:
+                xs, ys = zip(*points, strict=False)
+                pen = pg.mkPen(
+                    colour, width=2, style=Qt.PenStyle.SolidLine if split == "test" else Qt.PenStyle.DashLine
+                )
+                plot.plot(
+                    xs, ys, pen=pen, symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None, name=split
+                )
+        if not history:
+            text = pg.TextItem("No per-epoch history in this model", color="#666", anchor=(0.5, 0.5))
+            plot.addItem(text)
+    window.show()
+    window.repaint()
+    try:
+        exporter = pge.ImageExporter(window.ci)
+        exporter.params.param("width").setValue(width, blockSignal=exporter.widthChanged)
+        exporter.params.param("height").setValue(height, blockSignal=exporter.heightChanged)
+        files = {"curves.png": png_bytes(exporter.export(toBytes=True)), "curves.svg": render_svg(window)}
+    finally:
+        window.close()
+        window.deleteLater()
+    files["curves.csv"] = csv_bytes(history_columns(history))
+    return files

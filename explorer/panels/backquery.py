@@ -1,0 +1,292 @@
+"""Back queries: the image the network "imagines" for each label, and whether it recognises it.
+
+Rashid's back query runs a label backwards through an all-sigmoid network (fast: a few matrix products, done on
+the GUI thread). For any other network the optimised input takes its place: gradient ascent on the image, a
+few hundred forward and backward passes per label, run in a worker. Each picture is fed forward again and the
+network's answer is shown under it. The pictures follow `state.modelChanged`, so they change at every epoch's end
+while training and whenever the epoch slider moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import insight
+from core.preprocess import scaling_table
+from explorer.widgets.image_grid import ImageGrid
+from explorer.widgets.image_view import ImageView
+from explorer.widgets.latest_job import LatestJob
+from explorer.widgets.prob_bars import ProbabilityBars
+
+BACK_QUERY, OPTIMISED = "backquery", "optimised"
+EMPTY_TEXT = "Train a model to see the digit it imagines for each label."
+
+
+def input_range(model) -> tuple[float, float]:
+    """The scaled values of a black (0) and a white (255) pixel under the model's own input scaling."""
+    prep = model.preprocessing or {}
+    table = scaling_table(prep.get("scaling", model.config.scaling), prep, np.float64)
+    return float(table[0]), float(table[255])
+
+
+def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float, hi: float) -> dict:
+    """Every label's optimised input and the network's outputs for it (runs in a worker)."""
+    rng = np.random.default_rng(0)  # the same start every time, so only the network's change moves the picture
+    images = np.stack([insight.optimised_input(network, k, steps, l2, lo, hi, rng) for k in range(n_classes)])
+    return {"images": images, "probs": network.forward(images.astype(network.weights[0].dtype))}
+
+
+class BackQueryPanel(QWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("backQueryPanel")
+        self.state = state
+        self.model = None
+        self.images: np.ndarray | None = None  # (classes, 784) in the input range: what the grid shows
+        self.probs: np.ndarray | None = None  # (classes, classes): the network's outputs for each image
+        self.shown_method = ""
+        self.display_range = (0.0, 1.0)
+        self.selected_label = 0
+        self.job = LatestJob(self)
+        self.job.done.connect(self._on_optimised)
+        self.job.failed.connect(self._on_failed)
+        self.job.busyChanged.connect(self._on_busy)
+
+        self.method_combo = QComboBox(self)
+        self.method_combo.setObjectName("backQueryMethodCombo")
+        self.method_combo.addItem("Back query (Rashid)", BACK_QUERY)
+        self.method_combo.addItem("Optimised input", OPTIMISED)
+        self.method_combo.setToolTip(
+            "Back query: Rashid's method, runs the label backwards through an all-sigmoid network (instant).\n"
+            "Optimised input: gradient ascent on the image to make the network as sure as possible of the label; "
+            "works for every network."
+        )
+        self.steps_spin = QSpinBox(self)
+        self.steps_spin.setObjectName("optimiseStepsSpin")
+        self.steps_spin.setRange(10, 5000)
+        self.steps_spin.setSingleStep(50)
+        self.steps_spin.setValue(200)
+        self.steps_spin.setToolTip(
+            "Gradient-ascent steps per label. 200 is enough for a clear picture; more sharpens it but takes longer."
+        )
+        self.l2_spin = QDoubleSpinBox(self)
+        self.l2_spin.setObjectName("optimiseL2Spin")
+        self.l2_spin.setDecimals(4)
+        self.l2_spin.setRange(0.0, 1.0)
+        self.l2_spin.setSingleStep(0.005)
+        self.l2_spin.setValue(0.01)
+        self.l2_spin.setToolTip(
+            "L2 penalty on the pixels: keeps only the strokes the label really needs. 0.01 gives clean digits; "
+            "0 fills the frame with noise the network likes, 0.1 and above fades the picture out."
+        )
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("backQueryStatus")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Method", self))
+        controls.addWidget(self.method_combo)
+        controls.addSpacing(12)
+        self.steps_label = QLabel("Steps", self)
+        controls.addWidget(self.steps_label)
+        controls.addWidget(self.steps_spin)
+        self.l2_label = QLabel("L2 penalty", self)
+        controls.addWidget(self.l2_label)
+        controls.addWidget(self.l2_spin)
+        controls.addSpacing(12)
+        controls.addWidget(self.status_label, 1)
+
+        self.notice = QLabel(self)
+        self.notice.setObjectName("backQueryNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #8a5a00; padding: 2px 0;")
+        self.notice.hide()
+        self.switch_button = QPushButton("Show the optimised input", self)
+        self.switch_button.setToolTip("Switch to the method that works for every network")
+        self.switch_button.clicked.connect(lambda: self._set_method(OPTIMISED))
+        self.switch_button.hide()
+        notice_row = QHBoxLayout()
+        notice_row.addWidget(self.notice, 1)
+        notice_row.addWidget(self.switch_button)
+
+        self.grid = ImageGrid(self, thumbnail_size=84)
+        self.grid.setObjectName("backQueryGrid")
+        self.grid.set_empty_message(EMPTY_TEXT)
+        self.grid.setToolTip(
+            "What the network imagines for each label. Under each picture: what the network sees in it when "
+            "fed forward again (green corner: it recognises its own ideal digit). Click one to enlarge it."
+        )
+        self.grid.imageClicked.connect(self.select_label)
+        self.large_view = ImageView(self)
+        self.large_view.setObjectName("backQueryImage")
+        self.large_view.set_empty_text(EMPTY_TEXT)
+        self.bars = ProbabilityBars(self)
+        self.bars.setObjectName("backQueryBars")
+        self.bars.set_empty_text("The network's answer for the enlarged picture appears here.")
+        detail = QWidget(self)
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.large_view, 3)
+        detail_layout.addWidget(self.bars, 2)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.grid)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        self.export_buttons = self._attach_exports()
+        for button in self.export_buttons:
+            controls.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(notice_row)
+        layout.addWidget(splitter, 1)
+
+        self._debounce = QTimer(self, singleShot=True, interval=300)
+        self._debounce.timeout.connect(self.recompute)
+        self.method_combo.currentIndexChanged.connect(lambda _i: self.recompute())
+        self.steps_spin.valueChanged.connect(lambda _v: self._debounce.start())
+        self.l2_spin.valueChanged.connect(lambda _v: self._debounce.start())
+        for key in range(10):  # keys 0-9 enlarge that label's picture
+            QShortcut(QKeySequence(str(key)), self, lambda k=key: self.select_label(k)).setContext(
+                Qt.ShortcutContext.WidgetWithChildrenShortcut
+            )
+        state.modelChanged.connect(self.set_model)
+        self.set_model(state.model)
+
+    # --- the interface -------------------------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        return self.method_combo.currentData()
+
+    @property
+    def busy(self) -> bool:
+        return self.job.busy
+
+    def set_model(self, model) -> None:
+        self.model = model
+        applies = model is not None and not insight.back_query_applies(model.network)
+        item = self.method_combo.model().item(0)
+        item.setEnabled(model is None or applies)
+        if model is not None and not applies and self.method == BACK_QUERY:
+            self._set_method(OPTIMISED)  # recomputes
+            return
+        self.recompute()
+
+    def select_label(self, label: int) -> None:
+        if self.images is None or not 0 <= label < len(self.images):
+            return
+        self.selected_label = int(label)
+        image = self.images[label].reshape(28, 28)
+        self.large_view.set_image(image, levels=self.display_range)
+        names = self._class_names()
+        method = "back query" if self.shown_method == BACK_QUERY else "optimised input"
+        self.large_view.set_title(f"{method} of {names[label]}")
+        self.bars.set_probabilities(self.probs[label], names, true_label=label)
+
+    def recompute(self) -> None:
+        model = self.model
+        optimised = self.method == OPTIMISED
+        for widget in (self.steps_spin, self.l2_spin, self.steps_label, self.l2_label):
+            widget.setEnabled(optimised)
+        if model is None:
+            self.job.cancel()
+            self._show(None, None, "")
+            self._set_notice("")
+            return
+        net = model.network
+        why = insight.back_query_applies(net)
+        if not optimised:
+            self._set_notice("")
+            self.job.cancel()
+            images = insight.back_queries(net, len(model.classes))
+            self.display_range = (insight.RASHID_LOW, insight.RASHID_HIGH)
+            self._show(images, net.forward(images.astype(net.weights[0].dtype)), BACK_QUERY)
+            return
+        self._set_notice(why + " Showing the optimised input." if why else "", offer_switch=False)
+        lo, hi = input_range(model)
+        self.display_range = (lo, hi)
+        self.job.submit(
+            compute_optimised, net, len(model.classes), self.steps_spin.value(), self.l2_spin.value(), lo, hi
+        )
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _set_method(self, method: str) -> None:
+        index = self.method_combo.findData(method)
+        if index != self.method_combo.currentIndex():
+            self.method_combo.setCurrentIndex(index)  # recomputes
+        else:
+            self.recompute()
+
+    def _set_notice(self, text: str, offer_switch: bool = True) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+        self.switch_button.setVisible(bool(text) and offer_switch and self.method == BACK_QUERY)
+
+    def _class_names(self) -> list[str]:
+        if self.model is not None:
+            return [str(c) for c in self.model.classes]
+        return [str(k) for k in range(10)]
+
+    def _on_optimised(self, result: dict) -> None:
+        if self.method == OPTIMISED and self.model is not None:
+            self._show(result["images"], result["probs"], OPTIMISED)
+
+    def _on_failed(self, text: str) -> None:
+        self.status_label.setText(f"Could not compute the pictures: {text}")
+
+    def _on_busy(self, busy: bool) -> None:
+        self.status_label.setText("Optimising the inputs…" if busy else "")
+
+    def _show(self, images, probs, method: str) -> None:
+        self.images, self.probs, self.shown_method = images, probs, method
+        if images is None:
+            self.grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self.large_view.set_image(None)
+            self.bars.set_probabilities(None, self._class_names())
+            return
+        lo, hi = self.display_range
+        pixels = np.clip((images - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8).reshape(-1, 28, 28)
+        names = self._class_names()
+        predicted = probs.argmax(axis=1)
+        captions = [f"{names[k]}: sees {names[p]} {probs[k, p]:.0%}" for k, p in enumerate(predicted)]
+        self.grid.set_images(pixels, captions, marks=predicted == np.arange(len(images)))
+        self.select_label(min(self.selected_label, len(images) - 1))
+
+    def _attach_exports(self):
+        try:
+            from explorer.export import attach_export
+        except ImportError:  # the app without the export module still shows the panel
+            return []
+        buttons = []
+        for widget, basename, data_fn, text in (
+            (self.grid, "backquery", lambda: self._data(), "Export pictures"),
+            (self.large_view, "backquery_selected", lambda: self._data(self.selected_label), "Export enlarged"),
+        ):
+            button = attach_export(widget, basename, data_fn)
+            button.setText(text)
+            buttons.append(button)
+        return buttons
+
+    def _data(self, label: int | None = None):
+        if self.images is None:
+            return None
+        images = self.images.reshape(-1, 28, 28)
+        return images if label is None else images[label]
+
+
+if __name__ == "__main__":
+    from explorer.panels._insight_demo import show_panel
+
+    show_panel(BackQueryPanel)

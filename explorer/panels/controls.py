@@ -1,0 +1,462 @@
+"""The control panel: dataset, recipe and every training setting, and the Train / Pause / Stop buttons.
+
+It publishes the configuration through `state.set_config(config, error)` on every change and follows
+`state.configChanged` (a loaded model sets the configuration) without echoing it back. Fields start from a base
+configuration (the recipe's, or the one a model brought) so settings the panel does not show (initialiser,
+scaling, momentum, ...) are kept. Datasets load in a worker thread; training runs through `TrainingController`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import create_worker
+
+from core import recipes
+from core.network import ACTIVATIONS
+from core.training import ConfigError, TrainConfig
+from explorer.widgets.config_fields import OUTPUT_LOSS_PAIRS, LearningRateSpin, format_hidden, parse_hidden
+from explorer.widgets.dataset_combo import DatasetCombo
+from explorer.widgets.training_status import TrainingStatus
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+DEFAULT_RECIPE = "keras-dense512"
+TIPS = {
+    "recipe": "A named configuration from the literature; choosing one fills every field. keras-dense512 "
+    "(Chollet's 784-512-10, RMSprop, 97.8%) is a fast, strong start; rashid is the classic sigmoid network.",
+    "hidden": "Units per hidden layer, comma-separated: 512 (one layer) or 256,128 (two). Empty = no hidden layer. "
+    "100 to 512 units reach 97-98% on MNIST; more is slower and rarely better.",
+    "activation": "The hidden layers' non-linearity. relu trains fastest; sigmoid is Rashid's classic (use it for "
+    "back queries); tanh and leaky-relu are in between.",
+    "output": "The output layer and the loss it is trained with. softmax + cross-entropy is the standard; "
+    "sigmoid + squared error is Rashid's network (with targets 0.01/0.99).",
+    "optimizer": "How the weights move down the gradient. rmsprop or adam with lr 0.001 work almost always; "
+    "sgd needs a larger rate (0.1); momentum/nesterov (lr 0.01-0.05) are sgd that keeps its speed.",
+    "lr": "Learning rate: the size of each step. 0.001 for rmsprop/adam, 0.1 for sgd, 0.01-0.05 for momentum. "
+    "Too high and the loss explodes (the run stops with a message); too low and it crawls. Arrows step 1-2-5.",
+    "batch": "Images per weight update. 32-128 is the usual range: smaller batches give noisier but more updates; "
+    "1 is Rashid's one-at-a-time; 'all' is full-batch gradient descent.",
+    "epochs": "Passes over the training images. 5 reach ~98% with keras-dense512; watch the test curve flatten "
+    "(or rise, for the loss) to see when more stops helping.",
+    "limit": "Train on only the first N training images ('all' = every one). 2,000 trains in seconds and still "
+    "reaches ~90%: handy for trying settings quickly. Testing always uses the whole test split.",
+    "rotation": "Augmentation: rotate each training image by a random angle up to ± this many degrees, a new "
+    "angle every epoch. 10° helps a little against overfitting; 0 = off. Test images are never rotated.",
+    "seed": "Seeds the initial weights, the shuffling and the augmentation: the same seed and settings give the "
+    "same run. Change it to see how much of a difference is luck.",
+    "continue": "Start the next run from the selected run's weights instead of fresh random ones, to train it "
+    "further (the layers must match). Its curves continue where that run ended.",
+}
+
+
+class ControlPanel(QWidget):
+    buttonsChanged = Signal()  # Train / Pause / Stop enabled states changed (the window's actions follow)
+
+    def __init__(self, state, controller, parent=None):
+        super().__init__(parent)
+        self.setObjectName("controlPanel")
+        self.state = state
+        self.controller = controller
+        self._base: TrainConfig = recipes.config(DEFAULT_RECIPE)
+        self._recipe: str | None = DEFAULT_RECIPE
+        self._updating = False  # True while fields are set from a config: no publishing, no "modified"
+        self._published = None
+        self._field_errors: dict[QWidget, str] = {}
+        self._load_token = 0
+        self._loading_key: str | None = None
+        self._build()
+        self.recipe_combo.setCurrentIndex(max(0, self.recipe_combo.findData(DEFAULT_RECIPE)))
+        self._apply_config(self._base)
+        self._connect()
+        self._publish()
+
+    # --- layout ----------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        def combo(name, items, tip):
+            box = QComboBox(objectName=name, toolTip=tip)
+            _compact(box)
+            for data, text in items:
+                box.addItem(text, data)
+            return box
+
+        def spin(name, lo, hi, tip, step=1, special=None, suffix=""):
+            box = QSpinBox(objectName=name, toolTip=tip, minimum=lo, maximum=hi, singleStep=step, suffix=suffix)
+            box.setKeyboardTracking(False)  # typing "2000" publishes once, not for 2, 20, 200 and 2000
+            box.setGroupSeparatorShown(True)
+            if special:
+                box.setSpecialValueText(special)
+            return box
+
+        self.dataset_combo = DatasetCombo()
+        _compact(self.dataset_combo)
+        self.recipe_combo = combo("recipeCombo", [(n, n) for n in recipes.names()], TIPS["recipe"])
+        self.hidden_edit = QLineEdit(objectName="hiddenLayersEdit", toolTip=TIPS["hidden"], placeholderText="512")
+        self.activation_combo = combo("activationCombo", [(a, a) for a in ACTIVATIONS], TIPS["activation"])
+        self.output_combo = combo(
+            "outputCombo", [((o, lo), text) for o, lo, text in OUTPUT_LOSS_PAIRS], TIPS["output"]
+        )
+        self.optimizer_combo = combo("optimizerCombo", [(o, o) for o in OPTIMIZERS], TIPS["optimizer"])
+        self.lr_spin = LearningRateSpin()
+        self.lr_spin.setObjectName("learningRateSpin")
+        self.lr_spin.setToolTip(TIPS["lr"])
+        self.batch_spin = spin("batchSizeSpin", 0, 60_000, TIPS["batch"], special="all (full batch)")
+        self.epochs_spin = spin("epochsSpin", 1, 1000, TIPS["epochs"])
+        self.limit_spin = spin("trainLimitSpin", 0, 1_000_000, TIPS["limit"], step=1000, special="all")
+        self.rotation_spin = spin("rotationSpin", 0, 45, TIPS["rotation"], special="off", suffix="°")
+        self.seed_spin = spin("seedSpin", 0, 2**31 - 1, TIPS["seed"])
+        self.continue_check = QCheckBox("Continue from the selected run", objectName="continueCheck")
+        self.continue_check.setToolTip(TIPS["continue"])
+        self.continue_check.setEnabled(False)
+
+        self.message = QLabel(objectName="configMessage", wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.train_button = QPushButton("Train", objectName="trainButton")
+        self.train_button.setToolTip("Start a new run with these settings (Ctrl+T). It is added to the runs list.")
+        self.train_button.setDefault(True)
+        self.pause_button = QPushButton("Pause", objectName="pauseButton", enabled=False)
+        self.pause_button.setToolTip("Pause the run after the current batch, or resume it (Space).")
+        self.stop_button = QPushButton("Stop", objectName="stopButton", enabled=False)
+        self.stop_button.setToolTip("End the run now (Esc). It keeps the weights trained so far, partial epoch too.")
+        self.status = TrainingStatus(self.state, self.controller)
+
+        data = QFormLayout()
+        data.addRow("Dataset", self.dataset_combo)
+        data.addRow("Training images", self.limit_spin)
+        data.addRow("Rotation", self.rotation_spin)
+        network = QFormLayout()
+        network.addRow("Recipe", self.recipe_combo)
+        network.addRow("Hidden layers", self.hidden_edit)
+        network.addRow("Activation", self.activation_combo)
+        network.addRow("Output / loss", self.output_combo)
+        training = QFormLayout()
+        training.addRow("Optimizer", self.optimizer_combo)
+        training.addRow("Learning rate", self.lr_spin)
+        training.addRow("Batch size", self.batch_spin)
+        training.addRow("Epochs", self.epochs_spin)
+        training.addRow("Seed", self.seed_spin)
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        for title, form in (("Data", data), ("Network", network), ("Training", training)):
+            group = QGroupBox(title)
+            group.setLayout(form)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            layout.addWidget(group)
+        layout.addWidget(self.continue_check)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def _connect(self) -> None:
+        self.recipe_combo.activated.connect(self._on_recipe_chosen)
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset_chosen)
+        self.hidden_edit.textChanged.connect(self._on_field_changed)
+        for box in (self.activation_combo, self.output_combo, self.optimizer_combo):
+            box.currentIndexChanged.connect(self._on_field_changed)
+        for box in (self.lr_spin, self.batch_spin, self.epochs_spin, self.limit_spin, self.rotation_spin,
+                    self.seed_spin):  # fmt: skip
+            box.valueChanged.connect(self._on_field_changed)
+        self.train_button.clicked.connect(self.train)
+        self.pause_button.clicked.connect(self.controller.toggle_pause)
+        self.stop_button.clicked.connect(self.controller.stop)
+        s = self.state
+        s.configChanged.connect(self._on_config_changed)
+        s.datasetChanged.connect(self._on_dataset_changed)
+        for signal in (s.trainingStarted, s.trainingFinished, s.modelChanged):
+            signal.connect(self._update_buttons)
+        s.runsChanged.connect(self._update_buttons)
+        s.pausedChanged.connect(lambda paused: self.pause_button.setText("Resume" if paused else "Pause"))
+        s.trainingFailed.connect(lambda text: self.show_message(text, "error"))
+        s.trainingStarted.connect(lambda run: self.show_message(""))
+
+    # --- the configuration -----------------------------------------------------------------------------------
+    def _apply_config(self, config) -> None:
+        """Set every field from `config` without publishing (the caller publishes or is the publisher)."""
+        self._updating = True
+        try:
+            self.hidden_edit.setText(format_hidden(config.hidden))
+            self.activation_combo.setCurrentIndex(max(0, self.activation_combo.findData(config.activation)))
+            pair = self.output_combo.findData((config.output, config.loss))
+            self.output_combo.setCurrentIndex(max(0, pair))
+            self.optimizer_combo.setCurrentIndex(max(0, self.optimizer_combo.findData(config.optimizer)))
+            self.lr_spin.setValue(config.lr)
+            self.batch_spin.setValue(config.batch_size)
+            self.epochs_spin.setValue(config.epochs)
+            self.limit_spin.setValue(config.train_limit)
+            self.rotation_spin.setValue(round(config.rotate) if config.augment != "off" else 0)
+            self.seed_spin.setValue(config.seed)
+        finally:
+            self._updating = False
+
+    def read_config(self) -> tuple[TrainConfig, str]:
+        """The configuration the fields describe, and "" or the first problem in one sentence."""
+        self._field_errors = {}
+        hidden, hidden_error = parse_hidden(self.hidden_edit.text())
+        if hidden_error:
+            self._field_errors[self.hidden_edit] = hidden_error
+        lr = self.lr_spin.value()
+        if lr <= 0:
+            self._field_errors[self.lr_spin] = (
+                "Learning rate: must be above 0; try 0.001 for rmsprop or adam, 0.1 for sgd."
+            )
+        output, loss = self.output_combo.currentData()
+        rotate = float(self.rotation_spin.value())
+        augment = self._base.augment
+        if rotate > 0 and augment == "off":
+            augment = "random"
+        elif rotate == 0 and (augment == "rashid" or (augment == "random" and not getattr(self._base, "shift", 0))):
+            augment = "off"
+        config = replace(
+            self._base,
+            dataset=self.dataset_combo.current_key() or self._base.dataset,
+            hidden=hidden if hidden is not None else self._base.hidden,
+            activation=self.activation_combo.currentData(),
+            output=output,
+            loss=loss,
+            optimizer=self.optimizer_combo.currentData(),
+            lr=lr if lr > 0 else self._base.lr,
+            batch_size=self.batch_spin.value(),
+            epochs=self.epochs_spin.value(),
+            train_limit=self.limit_spin.value(),
+            rotate=rotate,
+            augment=augment,
+            seed=self.seed_spin.value(),
+        )
+        error = next(iter(self._field_errors.values()), "")
+        if not error:
+            try:
+                config.validate()
+            except (ConfigError, ValueError) as exc:
+                error = str(exc)
+        return config, error
+
+    def _publish(self) -> None:
+        config, error = self.read_config()
+        for widget in (self.hidden_edit, self.lr_spin):
+            invalid = widget in self._field_errors
+            widget.setProperty("invalid", invalid)
+            widget.setStyleSheet("border: 1px solid #d62728; background: #fff0f0;" if invalid else "")
+        self._refresh_recipe_label(config)
+        self.show_message(error, "error") if error else self._show_recipe_note()
+        self._published = config
+        self.state.set_config(config, error)
+        self._update_buttons()
+
+    def _on_field_changed(self, *_):
+        if not self._updating:
+            self._publish()
+
+    def _on_recipe_chosen(self, index: int) -> None:
+        name = self.recipe_combo.itemData(index)
+        current, _ = self.read_config()
+        self._recipe = name
+        # The recipe sets the network and training; the dataset, training-set size and seed stay the user's.
+        self._base = recipes.config(name, dataset=current.dataset, train_limit=current.train_limit, seed=current.seed)
+        self._apply_config(self._base)
+        self._publish()
+
+    def _on_config_changed(self, config) -> None:
+        if config is None or config is self._published:
+            return  # our own publication coming back
+        self._base = config
+        self._recipe = next((n for n in recipes.names() if _matches(config, n)), self._recipe)
+        index = self.recipe_combo.findData(self._recipe)
+        if index >= 0:
+            self.recipe_combo.setCurrentIndex(index)
+        self._apply_config(config)
+        if config.dataset != self.dataset_combo.current_key() and self.dataset_combo.is_available(config.dataset):
+            self.dataset_combo.select_key(config.dataset)  # loads it; publishes when loaded
+        config_now, error = self.read_config()
+        self._refresh_recipe_label(config_now)
+        self.show_message(error, "error") if error else self._show_recipe_note()
+        self._update_buttons()
+
+    def _refresh_recipe_label(self, config) -> None:
+        for i in range(self.recipe_combo.count()):
+            name = self.recipe_combo.itemData(i)
+            modified = name == self._recipe and not _matches(config, name)
+            self.recipe_combo.setItemText(i, f"{name} (modified)" if modified else name)
+
+    def select_recipe(self, name: str) -> None:
+        index = self.recipe_combo.findData(name)
+        if index >= 0:
+            self.recipe_combo.setCurrentIndex(index)
+            self._on_recipe_chosen(index)
+
+    def restore(self, recipe: str | None, config) -> None:
+        """Fields from a saved session: its configuration, shown against its recipe (modified or not)."""
+        self._recipe = recipe if recipe in recipes.RECIPES else next(
+            (n for n in recipes.names() if _matches(config, n)), self._recipe
+        )
+        index = self.recipe_combo.findData(self._recipe)
+        if index >= 0:
+            self.recipe_combo.setCurrentIndex(index)
+        self._base = config
+        self._apply_config(config)
+        self._publish()
+
+    @property
+    def recipe(self) -> str | None:
+        return self._recipe
+
+    def _show_recipe_note(self) -> None:
+        recipe = recipes.get(self._recipe) if self._recipe in recipes.RECIPES else None
+        dataset = getattr(self.state.dataset, "name", "mnist")
+        target = recipe.target(dataset) if recipe else None
+        if recipe and target:
+            self.show_message(f"{recipe.name}: its source reports {target:.1%} test accuracy on {dataset}.", "note")
+        else:
+            self.show_message("")
+
+    def show_message(self, text: str, kind: str = "note") -> None:
+        colours = {"error": "#b00020", "warning": "#8a5a00", "note": "#555"}
+        self.message.setStyleSheet(f"color: {colours.get(kind, '#555')};")
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    # --- datasets ----------------------------------------------------------------------------------------------
+    def _on_dataset_chosen(self, _index: int) -> None:
+        key = self.dataset_combo.current_key()
+        if key is None or key == getattr(self.state.dataset, "name", None) and key in ("mnist", "fashion-mnist"):
+            return
+        self.load_dataset(key)
+
+    def load_dataset(self, key: str) -> None:
+        """Load `key` (a name or a path) in a worker; the newest request wins, older results are dropped."""
+        self._load_token += 1
+        self._loading_key = key
+        self.show_message(f"Loading {key}…", "note")
+        worker = create_worker(_load_dataset, key, _start_thread=False)
+        worker.returned.connect(partial(self._on_dataset_loaded, self._load_token, key))
+        worker.start()
+        self._update_buttons()
+
+    def _on_dataset_loaded(self, token: int, key: str, result) -> None:
+        if token != self._load_token:
+            return  # the user chose another dataset meanwhile
+        self._loading_key = None
+        dataset, error = result
+        if error:
+            self.dataset_combo.remove_path(key) if key not in ("mnist", "fashion-mnist") else None
+            self._select_current_dataset()
+            self.show_message(error, "error")
+            self.state.statusMessage.emit(error)
+            self._update_buttons()
+            return
+        self.state.set_dataset(dataset)
+        for warning in getattr(dataset, "warnings", []) or []:
+            self.state.statusMessage.emit(warning)
+
+    def _on_dataset_changed(self, dataset) -> None:
+        self._select_current_dataset()
+        self._publish()
+        warnings = getattr(dataset, "warnings", []) or []
+        if warnings:
+            self.show_message(" ".join(warnings), "warning")
+
+    def _select_current_dataset(self) -> None:
+        dataset = self.state.dataset
+        if dataset is None:
+            return
+        self.dataset_combo.blockSignals(True)
+        if not self.dataset_combo.select_key(dataset.name):
+            self.dataset_combo.select_key(dataset.source)
+        self.dataset_combo.blockSignals(False)
+
+    # --- training ----------------------------------------------------------------------------------------------
+    def can_train(self) -> bool:
+        return (
+            not self.state.training
+            and self.state.dataset is not None
+            and self._loading_key is None
+            and not self.state.config_error
+            and self.state.config is not None
+        )
+
+    def _update_buttons(self, *_):
+        training = self.state.training
+        self.train_button.setEnabled(self.can_train())
+        self.pause_button.setEnabled(training)
+        self.stop_button.setEnabled(training)
+        run = self.state.selected_run
+        self.continue_check.setEnabled(run is not None and run.model is not None)
+        if not self.continue_check.isEnabled():
+            self.continue_check.setChecked(False)
+        self.buttonsChanged.emit()
+
+    def train(self) -> None:
+        if not self.can_train():
+            return
+        config, dataset = self.state.config, self.state.dataset
+        network, parent_run = None, None
+        if self.continue_check.isChecked() and self.state.selected_run and self.state.selected_run.model:
+            parent_run = self.state.selected_run
+            network = parent_run.model.network.copy()
+            wanted = [784, *config.hidden, dataset.n_classes]
+            if list(network.layer_sizes) != wanted or network.activation != config.activation:
+                self.show_message(
+                    f"Cannot continue {parent_run.name}: its layers are {'-'.join(map(str, network.layer_sizes))} "
+                    f"{network.activation}; set the same to continue it, or untick Continue.",
+                    "error",
+                )
+                return
+        label = self._recipe if self._recipe and _matches(config, self._recipe) else "custom"
+        name = f"run {self.state.next_run_id} · {label}"
+        if parent_run is not None:
+            name = f"{parent_run.name.split(' · ')[0]} continued"
+        self.controller.start(config, dataset, network, name=name, parent_run=parent_run)
+
+
+def _compact(box: QComboBox) -> None:
+    """Long item texts must not widen the panel: the popup still shows them in full."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
+
+
+def _load_dataset(key: str):
+    """Runs in a worker: the dataset, or None and one sentence saying what went wrong (never raises)."""
+    from core.datasets import load
+
+    try:
+        return load(key), ""
+    except Exception as exc:  # noqa: BLE001 - shown to the user as one sentence; the app keeps its dataset
+        text = str(exc).strip() or type(exc).__name__
+        return None, text if text.endswith(".") else text + "."
+
+
+def _matches(config, recipe_name: str) -> bool:
+    """Whether `config` has every setting the recipe names (dataset, size limit and seed are not the recipe's)."""
+    recipe = recipes.RECIPES.get(recipe_name)
+    if recipe is None:
+        return False
+    for key, value in recipe.settings.items():
+        mine = getattr(config, key, None)
+        if isinstance(value, (tuple, list)):
+            if tuple(mine or ()) != tuple(value):
+                return False
+        elif isinstance(value, float):
+            if mine is None or abs(float(mine) - value) > 1e-12 * max(1.0, abs(value)):
+                return False
+        elif mine != value:
+            return False
+    return True

@@ -1,0 +1,410 @@
+"""The dataset browser: every image of a split as a thumbnail, one image large, class counts and class means.
+
+With a model (state.model) the panel also marks each thumbnail right or wrong, offers "misclassified only", and
+shows the network's ten probabilities for the image in the large view. Whole-split work (predictions for 60,000
+images, the class means) runs in a worker; a result that arrives after the model, dataset or split has changed
+again is dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import create_worker
+
+from explorer.widgets.image_grid import ImageGrid
+from explorer.widgets.image_view import ImageView
+from explorer.widgets.prob_bars import ProbabilityBars
+
+SPLITS = (("train", "Training set"), ("test", "Test set"))
+BAR_COLOUR = "#1f77b4"
+
+
+def split_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels of one split ("train" or "test")."""
+    if split == "test":
+        return dataset.test_images, dataset.test_labels
+    return dataset.train_images, dataset.train_labels
+
+
+def class_means(images: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """The mean image of each class as float (n_classes, 28, 28); a class with no images is all zeros."""
+    means = np.zeros((n_classes, *images.shape[1:]), dtype=np.float64)
+    for c in range(n_classes):
+        members = images[labels == c]
+        if len(members):
+            means[c] = members.mean(axis=0)
+    return means
+
+
+def predict_labels(model, images: np.ndarray) -> np.ndarray:
+    """The model's predicted label for every image (runs in a worker: a whole split takes about a second)."""
+    return np.argmax(model.predict_proba(images), axis=1) if len(images) else np.zeros(0, np.int64)
+
+
+class DatasetPanel(QWidget):
+    """Browse a split, filter it by label or by the model's mistakes, and look at any image closely."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("datasetPanel")
+        self.state = state
+        self.split = "train"
+        self.predictions: np.ndarray | None = None  # predicted labels for the current split, or None
+        self.current_index: int | None = None
+        self._token = 0  # bumped whenever the dataset, split or model changes: older worker results are stale
+        self._predicting = False
+        self._prediction_pending = False
+        self._build()
+        state.datasetChanged.connect(self._on_dataset_changed)
+        state.modelChanged.connect(self._on_model_changed)
+        state.imageSelected.connect(self._on_image_selected)
+        self._on_dataset_changed(state.dataset)
+
+    # --- construction --------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.split_combo = QComboBox(objectName="splitCombo")
+        for key, text in SPLITS:
+            self.split_combo.addItem(text, key)
+        self.split_combo.setToolTip(
+            "Which split to browse: the training set (what the network learns from) or the test set"
+        )
+        self.label_combo = QComboBox(objectName="labelFilterCombo")
+        self.label_combo.setToolTip("Show only the images of one class; the number is how many images it has")
+        self.label_combo.setMinimumContentsLength(16)
+        self.misclassified_check = QCheckBox("&Misclassified only", objectName="misclassifiedCheck")
+        self.misclassified_check.setToolTip(
+            "Show only the images the current model gets wrong (needs a trained model; the red corner marks them)"
+        )
+        self.count_label = QLabel(objectName="datasetCountLabel")
+        split_label = QLabel("&Split:")
+        split_label.setBuddy(self.split_combo)
+        label_label = QLabel("&Label:")
+        label_label.setBuddy(self.label_combo)
+        controls = QHBoxLayout()
+        for widget in (
+            split_label,
+            self.split_combo,
+            label_label,
+            self.label_combo,
+            self.misclassified_check,
+        ):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.count_label)
+
+        self.grid = ImageGrid(self)
+        self.grid.setObjectName("datasetGrid")
+        self.grid.setToolTip(
+            "Click an image (or move with the arrow keys) to see it large with the network's prediction"
+        )
+
+        self.image_view = ImageView(self)
+        self.image_view.setObjectName("datasetImageView")
+        self.image_view.set_empty_text("Click an image to see it here, pixel by pixel")
+        self.image_caption = QLabel(objectName="datasetImageCaption")
+        self.image_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_caption.setStyleSheet("font-weight: bold;")
+        self.prediction_label = QLabel(objectName="datasetPredictionLabel")
+        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.prob_bars = ProbabilityBars(self)
+        self.prob_bars.setObjectName("datasetProbBars")
+        self.prob_bars.set_empty_text("Train a model to see what the network predicts for this image")
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.image_caption)
+        detail_layout.addWidget(self.image_view, 3)
+        detail_layout.addWidget(self.prediction_label)
+        detail_layout.addWidget(self.prob_bars, 2)
+
+        self.counts_plot = pg.PlotWidget(objectName="classCountsPlot")
+        self.counts_plot.setBackground("w")
+        self.counts_plot.setMenuEnabled(False)
+        self.counts_plot.setMouseEnabled(False, False)
+        self.counts_plot.getViewBox().invertY(True)
+        self.counts_plot.setLabel("bottom", "images")
+        self.counts_plot.setToolTip(
+            "How many images each class has in this split (a balanced dataset has even bars)"
+        )
+        self.counts_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=BAR_COLOUR, pen=None)
+        self.counts_plot.addItem(self.counts_bars)
+        self.means_grid = ImageGrid(self, thumbnail_size=64)
+        self.means_grid.setObjectName("classMeansGrid")
+        self.means_grid.setToolTip(
+            "The average image of each class in this split; click one to show only that class"
+        )
+        self.means_grid.set_empty_message("Computing the class means…")
+        self.stats_tabs = QTabWidget(objectName="datasetStatsTabs")
+        self.stats_tabs.addTab(self.counts_plot, "Class counts")
+        self.stats_tabs.addTab(self.means_grid, "Class means")
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(detail)
+        right.addWidget(self.stats_tabs)
+        right.setSizes([520, 260])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.grid)
+        main.addWidget(right)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setSizes([620, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(main, 1)
+
+        self.split_combo.currentIndexChanged.connect(self._on_split_changed)
+        self.label_combo.currentIndexChanged.connect(self._apply_filter)
+        self.misclassified_check.toggled.connect(self._apply_filter)
+        self.grid.imageClicked.connect(self._on_image_clicked)
+        self.means_grid.imageClicked.connect(lambda label: self.label_combo.setCurrentIndex(label + 1))
+
+    # --- the dataset and the split ---------------------------------------------------------------------------
+    def _on_dataset_changed(self, dataset) -> None:
+        self._token += 1
+        self.predictions = None
+        self.current_index = None
+        self.label_combo.blockSignals(True)
+        self.label_combo.clear()
+        self.label_combo.addItem("All labels", -1)
+        for c, name in enumerate(getattr(dataset, "class_names", ())):
+            self.label_combo.addItem(str(name), c)
+        self.label_combo.blockSignals(False)
+        self._load_split()
+
+    def _on_split_changed(self) -> None:
+        self.split = self.split_combo.currentData()
+        self._token += 1
+        self.predictions = None
+        self.current_index = None
+        self._load_split()
+
+    def _load_split(self) -> None:
+        """Show the current split from scratch: thumbnails, counts, means (in a worker), predictions (in a worker)."""
+        dataset = self.state.dataset
+        self._show_image(None)
+        if dataset is None:
+            self.grid.set_empty_message("Open a dataset (File ▸ Open dataset) to browse its images")
+            self.grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self._set_counts(np.zeros(0, int), [])
+            self.means_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self._update_count_label()
+            return
+        images, labels = split_arrays(dataset, self.split)
+        names = [str(n) for n in dataset.class_names]
+        split_text = dict(SPLITS)[self.split].lower()
+        self.grid.set_empty_message(
+            f"The {split_text} of {dataset.name} is empty: it holds no images. Pick the other split, or open a "
+            "dataset that has this one."
+        )
+        captions = [f"{names[label]}\n#{i}" for i, label in enumerate(labels.tolist())]
+        self.grid.fit_caption(max([*names, f"#{len(labels)}"], key=len))
+        self.grid.set_images(images, captions)
+        counts = np.bincount(labels, minlength=len(names))[: len(names)]
+        for c, count in enumerate(counts):
+            self.label_combo.setItemText(c + 1, f"{names[c]} ({count:,})")
+        self._set_counts(counts, names)
+        self.means_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+        self.means_grid.set_empty_message(
+            "Computing the class means…" if len(images) else "No images, no means"
+        )
+        if len(images):
+            token = self._token
+            create_worker(
+                class_means,
+                images,
+                labels,
+                len(names),
+                _start_thread=True,
+                _connect={"returned": lambda means: self._on_means(token, means, names)},
+            )
+        self._apply_filter()
+        self._request_predictions()
+
+    def _set_counts(self, counts: np.ndarray, names: list[str]) -> None:
+        y = np.arange(len(counts))
+        self.counts_bars.setOpts(x0=np.zeros(len(counts)), y=y, width=counts, height=0.7)
+        self.counts_plot.getAxis("left").setTicks([list(zip(y.tolist(), names, strict=True))])
+        if len(counts):
+            self.counts_plot.setXRange(0, max(1, counts.max()) * 1.05, padding=0)
+            self.counts_plot.setYRange(-0.5, len(counts) - 0.5, padding=0)
+
+    def _on_means(self, token: int, means: np.ndarray, names: list[str]) -> None:
+        if token != self._token:
+            return  # the dataset or split changed while the means were computed
+        self.means_grid.set_images(np.clip(np.rint(means), 0, 255).astype(np.uint8), names)
+
+    # --- filtering -------------------------------------------------------------------------------------------
+    def _apply_filter(self) -> None:
+        dataset = self.state.dataset
+        if dataset is None:
+            return
+        _, labels = split_arrays(dataset, self.split)
+        keep = np.ones(len(labels), dtype=bool)
+        label = self.label_combo.currentData()
+        if label is not None and label >= 0:
+            keep &= labels == label
+        wrong_only = self.misclassified_check.isChecked() and self.predictions is not None
+        if wrong_only:
+            keep &= self.predictions != labels
+        self.grid.set_indices(np.flatnonzero(keep))
+        if len(labels) and not keep.any():
+            self.grid.set_empty_message(
+                "The model gets every one of these images right."
+                if wrong_only
+                else "No images with this label."
+            )
+        self._update_count_label()
+
+    def _update_count_label(self) -> None:
+        dataset = self.state.dataset
+        total = len(split_arrays(dataset, self.split)[1]) if dataset is not None else 0
+        text = f"Showing {self.grid.count():,} of {total:,} images"
+        if self.predictions is not None and total:
+            _, labels = split_arrays(dataset, self.split)
+            accuracy = float(np.mean(self.predictions == labels))
+            text += f" · model accuracy on this split {100 * accuracy:.2f}%"
+        self.count_label.setText(text)
+
+    # --- predictions ---------------------------------------------------------------------------------------
+    def _on_model_changed(self, model) -> None:
+        self._token += 1
+        self.predictions = None
+        self.grid.set_marks(None)
+        self._refresh_misclassified_check()
+        self._request_predictions()
+        if self.current_index is not None:
+            self._show_image(self.current_index)
+
+    def _request_predictions(self) -> None:
+        """Predict the whole split for the current model; one worker at a time, only the latest request runs."""
+        if self.state.model is None or self.state.dataset is None:
+            self._refresh_misclassified_check()
+            return
+        if self._predicting:
+            self._prediction_pending = True
+            return
+        images, _ = split_arrays(self.state.dataset, self.split)
+        if not len(images):
+            return
+        self._predicting = True
+        token = self._token
+        self.count_label.setText(self.count_label.text().split(" · ")[0] + " · predicting…")
+        create_worker(
+            predict_labels,
+            self.state.model,
+            images,
+            _start_thread=True,
+            _connect={
+                "returned": lambda predictions: self._on_predictions(token, predictions),
+                "errored": self._on_prediction_error,
+                "finished": self._on_prediction_finished,
+            },
+        )
+
+    def _on_predictions(self, token: int, predictions: np.ndarray) -> None:
+        if token != self._token:
+            return  # stale: the model, dataset or split changed while this ran
+        _, labels = split_arrays(self.state.dataset, self.split)
+        self.predictions = predictions
+        self.grid.set_marks(predictions == labels)
+        self._refresh_misclassified_check()
+        self._apply_filter()
+
+    def _on_prediction_error(self, error: Exception) -> None:
+        self.state.statusMessage.emit(f"Could not predict the dataset with this model: {error}")
+
+    def _on_prediction_finished(self) -> None:
+        self._predicting = False
+        if self._prediction_pending:
+            self._prediction_pending = False
+            self._request_predictions()
+        else:
+            self._update_count_label()
+
+    def _refresh_misclassified_check(self) -> None:
+        ready = self.predictions is not None
+        self.misclassified_check.setEnabled(ready)
+        if not ready and self.misclassified_check.isChecked():
+            self._apply_filter()
+
+    # --- one image large ---------------------------------------------------------------------------------------
+    def _on_image_clicked(self, index: int) -> None:
+        self._show_image(index)
+        self.state.select_image(self.split, index)
+
+    def _on_image_selected(self, split: str, index: int) -> None:
+        """Another part of the app picked an image: show it (switching split if needed)."""
+        if split == self.split and index == self.current_index:
+            return
+        if split != self.split:
+            self.split_combo.setCurrentIndex([key for key, _ in SPLITS].index(split))
+        self._show_image(index)
+
+    def _show_image(self, index: int | None) -> None:
+        dataset = self.state.dataset
+        images, labels = split_arrays(dataset, self.split) if dataset is not None else (None, None)
+        if index is None or images is None or not 0 <= index < len(images):
+            self.current_index = None
+            self.image_view.set_image(None)
+            self.image_caption.setText("")
+            self.prediction_label.setText("")
+            self.prob_bars.set_probabilities(None, [])
+            return
+        self.current_index = int(index)
+        names = [str(n) for n in dataset.class_names]
+        label = int(labels[index])
+        self.image_view.set_image(images[index])
+        self.image_caption.setText(f"{dict(SPLITS)[self.split]} #{index}: label {names[label]}")
+        model = self.state.model
+        if model is None:
+            self.prediction_label.setText("")
+            self.prob_bars.set_probabilities(None, names)
+            return
+        probs = model.predict_proba(images[index][None])[0]  # one image: well under a millisecond
+        top = int(np.argmax(probs))
+        verdict = "right" if top == label else "wrong"
+        self.prediction_label.setText(f"The network says {names[top]} ({100 * probs[top]:.1f}%): {verdict}")
+        self.prediction_label.setStyleSheet(f"color: {'#2ca02c' if top == label else '#d62728'};")
+        self.prob_bars.set_probabilities(probs, names, true_label=label)
+
+
+def main() -> int:
+    """`python -m explorer.panels.dataset`: the panel with MNIST and a short real training run."""
+    import sys
+
+    from core.datasets import load
+    from core.model_io import Model
+    from core.training import EpochEvent, TrainConfig, Trainer
+    from explorer.state import AppState
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    state = AppState()
+    state.set_dataset(load(sys.argv[1] if len(sys.argv) > 1 else "mnist"))
+    panel = DatasetPanel(state)
+    panel.resize(1200, 800)
+    panel.show()
+    config = TrainConfig(epochs=1, train_limit=5000, hidden=(64,))
+    trainer = Trainer(config, state.dataset)
+    run = state.new_run(config, name="quick look")
+    for event in trainer.fit_iter():
+        if isinstance(event, EpochEvent):
+            model = Model.from_trainer(trainer, state.dataset)
+            state.add_epoch(run, event, model)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

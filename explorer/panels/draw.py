@@ -1,0 +1,321 @@
+"""Draw your own digit (or open a picture of one) and watch what the network thinks of it, live.
+
+The drawing is prepared the way MNIST was made (core.digit: crop to the ink, fit into 20x20 keeping the
+aspect, centre the mass in 28x28), shown beside the canvas as the network sees it, and classified as you draw:
+recomputation is throttled to one every 30 ms of pointer movement (preparation and one forward pass take about
+a millisecond). Beside the probabilities, the back query of the predicted label: Rashid's for an all-sigmoid
+network (instant), else the optimised input, which takes a while and is computed in a worker thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.digit import BOX, FIELD, ink_bbox, ink_image, prepare_digit, resample_area
+from explorer.widgets.canvas import CANVAS_SIDE, DEFAULT_PEN, DrawingCanvas
+from explorer.widgets.image_view import ImageView
+from explorer.widgets.prob_bars import ProbabilityBars
+
+THROTTLE_MS = 30  # at most one recomputation per 30 ms while the pointer moves
+NO_MODEL = "Train or load a model to see what it thinks"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
+
+
+def ask_open_image(parent) -> str:
+    """The picture file the user chose ("" if cancelled). Tests replace this function."""
+    return QFileDialog.getOpenFileName(parent, "Open a picture of a digit", "", IMAGE_FILTER)[0]
+
+
+def read_image(path: str) -> np.ndarray:
+    """A picture file as uint8 greyscale (H, W) via QImage; ValueError with one sentence if unreadable."""
+    image = QImage(path)
+    if image.isNull():
+        raise ValueError(f"Could not read {path} as a picture (PNG, JPEG, BMP or GIF).")
+    grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    h, w, stride = grey.height(), grey.width(), grey.bytesPerLine()
+    buffer = np.frombuffer(grey.constBits(), dtype=np.uint8, count=stride * h)
+    return buffer.reshape(h, stride)[:, :w].copy()
+
+
+def picture_to_canvas(picture: np.ndarray) -> np.ndarray:
+    """A picture as canvas pixels: light ink on black, cropped to the ink, in the canvas's 20/28 guide box."""
+    ink, _ = ink_image(picture)
+    bbox = ink_bbox(ink)
+    canvas = np.zeros((CANVAS_SIDE, CANVAS_SIDE))
+    if bbox is None:
+        return canvas.astype(np.uint8)
+    top, left, bottom, right = bbox
+    crop = ink[top:bottom, left:right]
+    inner = CANVAS_SIDE * BOX // FIELD  # 200: the same share of the canvas as 20 of MNIST's 28 pixels
+    scale = inner / max(crop.shape)
+    shape = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
+    fitted = resample_area(crop, shape)
+    r0, c0 = (CANVAS_SIDE - shape[0]) // 2, (CANVAS_SIDE - shape[1]) // 2
+    canvas[r0 : r0 + shape[0], c0 : c0 + shape[1]] = fitted
+    return np.clip(np.rint(canvas * 255), 0, 255).astype(np.uint8)
+
+
+def class_probabilities(model, image_uint8: np.ndarray) -> np.ndarray:
+    """The model's probabilities for one 28x28 image; sigmoid outputs are normalised to sum to one."""
+    outputs = np.asarray(model.predict_proba(image_uint8[None]), dtype=np.float64)[0]
+    if model.network.output != "softmax" and outputs.sum() > 0:
+        outputs = outputs / outputs.sum()
+    return outputs
+
+
+class DrawPanel(QWidget):
+    title = "Draw"
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("drawPanel")
+        self.state = state
+        self.prepared = prepare_digit(np.zeros((CANVAS_SIDE, CANVAS_SIDE), dtype=np.uint8))
+        self.probabilities: np.ndarray | None = None
+        self._model = None
+        self._query_key = None  # (model id, label) whose back query is shown or being computed
+        self._query_cache: dict = {}
+        self._worker = None
+
+        self.canvas = DrawingCanvas(self)
+        self.canvas.setObjectName("drawCanvas")
+        self.clear_button = QPushButton("Clear", self)
+        self.clear_button.setToolTip("Wipe the canvas (Delete); Undo brings it back")
+        self.undo_button = QPushButton("Undo", self)
+        self.undo_button.setToolTip("Take back the last stroke, clear or opened picture (Ctrl+Z)")
+        self.open_button = QPushButton("Open picture…", self)
+        self.open_button.setToolTip(
+            "Use a photo or scan of one handwritten digit (PNG or JPEG); dark ink on light paper is inverted "
+            "automatically, and it is prepared exactly like a drawing"
+        )
+        self.pen_spin = QSpinBox(self)
+        self.pen_spin.setRange(6, 48)
+        self.pen_spin.setValue(DEFAULT_PEN)
+        self.pen_spin.setSuffix(" px")
+        self.pen_spin.setToolTip(
+            f"Pen width on the {CANVAS_SIDE}-pixel canvas; {DEFAULT_PEN} px gives MNIST's stroke width for a "
+            "digit drawn to fill the dotted box"
+        )
+        self.pen_spin.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", v))
+
+        self.input_view = ImageView(self, title="What the network sees (28×28)")
+        self.input_view.setObjectName("drawInputView")
+        self.input_view.set_empty_text("Draw a digit to see it as the network does")
+        self.input_view.setToolTip(
+            "Your drawing prepared the way MNIST's digits were: this is the network's input"
+        )
+        self.bars = ProbabilityBars(self)
+        self.bars.setObjectName("drawProbabilities")
+        self.bars.set_empty_text(NO_MODEL)
+        self.prediction_label = QLabel("", self)
+        self.prediction_label.setObjectName("drawPredictionLabel")
+        self.prediction_label.setWordWrap(True)
+        font = self.prediction_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.prediction_label.setFont(font)
+        self.query_view = ImageView(self, title="Its idea of the guess")
+        self.query_view.setObjectName("drawBackQueryView")
+        self.query_view.setToolTip(
+            "Rashid's back query of the predicted label (all-sigmoid networks) or its optimised input: "
+            "the picture the network associates most with its guess"
+        )
+        for view in (self.input_view, self.query_view):
+            view.empty_label.setWordWrap(True)
+            view.title_label.setWordWrap(True)
+        self.message_label = QLabel("", self)
+        self.message_label.setObjectName("drawMessageLabel")
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #b35900;")
+
+        buttons = QHBoxLayout()
+        for widget in (self.clear_button, self.undo_button, self.open_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(QLabel("Pen", self))
+        buttons.addWidget(self.pen_spin)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(buttons)
+        left.addWidget(self.message_label)
+        views = QGridLayout()
+        views.addWidget(self.input_view, 0, 0)
+        views.addWidget(self.query_view, 0, 1)
+        guess = QHBoxLayout()
+        guess.addWidget(self.prediction_label, 1)
+        right = QVBoxLayout()
+        right.addLayout(views, 3)
+        right.addLayout(guess)
+        right.addWidget(self.bars, 2)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 5)
+        layout.addLayout(right, 4)
+        self._attach_exports(views, guess)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(THROTTLE_MS)
+        self._timer.timeout.connect(self.update_prediction)
+        self.canvas.changed.connect(self._schedule)
+        self.canvas.strokeFinished.connect(self.update_prediction)
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.open_button.clicked.connect(self.open_picture)
+        for keys, slot in (
+            (QKeySequence.StandardKey.Undo, self.canvas.undo),
+            (QKeySequence(Qt.Key.Key_Delete), self.canvas.clear),
+            (QKeySequence(Qt.Key.Key_Backspace), self.canvas.clear),
+        ):
+            shortcut = QShortcut(keys, self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        state.modelChanged.connect(self._on_model_changed)
+        self._on_model_changed(state.model)
+
+    def _attach_exports(self, views: QGridLayout, guess: QHBoxLayout) -> None:
+        from explorer.export import attach_export
+
+        input_button = attach_export(self.input_view, "drawn_input", lambda: self.prepared.image)
+        query_button = attach_export(self.query_view, "drawn_backquery", self.query_view.image)
+        bars_button = attach_export(self.bars, "drawn_probabilities", self._probability_table)
+        views.addWidget(input_button, 1, 0, Qt.AlignmentFlag.AlignRight)
+        views.addWidget(query_button, 1, 1, Qt.AlignmentFlag.AlignRight)
+        guess.addWidget(bars_button, 0, Qt.AlignmentFlag.AlignRight)
+
+    def _probability_table(self):
+        if self.probabilities is None:
+            return None
+        return {"class": list(self._class_names()), "probability": self.probabilities.tolist()}
+
+    # --- the drawing -> the prediction -----------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _class_names(self):
+        model = self._model
+        return model.classes if model is not None else [str(k) for k in range(10)]
+
+    def update_prediction(self) -> None:
+        """Prepare the drawing, show it, classify it, and ask for the predicted label's back query."""
+        self._timer.stop()
+        self.prepared = prepare_digit(self.canvas.pixels())
+        self.input_view.set_image(None if self.prepared.empty else self.prepared.image)
+        model = self._model
+        if model is None or self.prepared.empty:
+            self.probabilities = None
+            self.bars.set_probabilities(None, self._class_names())
+            self.prediction_label.setText(
+                "" if model is None else "Draw a digit to see what the network thinks"
+            )
+            return
+        self.probabilities = class_probabilities(model, self.prepared.image)
+        top = int(np.argmax(self.probabilities))
+        self.bars.set_probabilities(self.probabilities, model.classes)
+        self.prediction_label.setText(
+            f"The network thinks: <b>{model.classes[top]}</b> ({100 * self.probabilities[top]:.1f}%)"
+        )
+        self._show_back_query(top)
+
+    def _on_model_changed(self, model) -> None:
+        self._model = model
+        self._query_key = None
+        self._query_cache.clear()
+        self.query_view.set_image(None)
+        self.query_view.set_empty_text(
+            "No model yet" if model is None else "What the network imagines for its guess appears here"
+        )
+        self.update_prediction()
+
+    # --- the back query of the guess ---------------------------------------------------------------------------
+    def _show_back_query(self, label: int) -> None:
+        model = self._model
+        key = (id(model), label)
+        if key == self._query_key:
+            return
+        self._query_key = key
+        if key in self._query_cache:
+            self._display_query(*self._query_cache[key], label)
+            return
+        from core.insight import back_query_applies
+        from explorer.figures import backquery
+
+        if not back_query_applies(model.network):  # Rashid's back query: a few matrix products, instant
+            image, kind = backquery(model, label)
+            self._query_cache[key] = (image, kind)
+            self._display_query(image, kind, label)
+            return
+        self.query_view.set_image(None)
+        self.query_view.set_empty_text(f"Computing the optimised input for {model.classes[label]}…")
+        from superqt.utils import create_worker
+
+        def done(result, key=key, label=label, model=model):
+            if model is not self._model:  # a result for a model no longer shown is dropped
+                return
+            self._query_cache[key] = result
+            if key == self._query_key:  # and one for an earlier guess is kept but not shown
+                self._display_query(*result, label)
+
+        self._worker = create_worker(backquery, model, label, _connect={"returned": done})
+
+    def _display_query(self, image: np.ndarray, kind: str, label: int) -> None:
+        self.query_view.set_image(np.asarray(image, dtype=np.float64).reshape(28, 28))
+        name = self._model.classes[label] if self._model is not None else str(label)
+        self.query_view.set_title(f"{kind.capitalize()} of {name}")
+
+    # --- pictures --------------------------------------------------------------------------------------------
+    def open_picture(self, path: str | None = None) -> bool:
+        """Load a picture of a digit onto the canvas (undoable); one sentence below the canvas if it fails."""
+        path = path or ask_open_image(self)
+        if not path:
+            return False
+        try:
+            picture = read_image(path)
+        except ValueError as exc:
+            self.message_label.setText(str(exc))
+            return False
+        if ink_bbox(ink_image(picture)[0]) is None:
+            self.message_label.setText(f"{path} looks blank: no ink stands out from its background.")
+            return False
+        self.message_label.setText("")
+        self.canvas.set_pixels(picture_to_canvas(picture))
+        return True
+
+
+def _quick_look() -> None:
+    """`python -m explorer.panels.draw`: the panel with a model trained for a few seconds on MNIST."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from core import datasets
+    from core.model_io import Model
+    from core.training import TrainConfig, Trainer
+    from explorer.state import AppState
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    state = AppState()
+    dataset = datasets.load("mnist")
+    state.set_dataset(dataset)
+    print("Training a 784-128-10 network on 20,000 MNIST digits for two epochs…", flush=True)
+    trainer = Trainer(TrainConfig(hidden=(128,), epochs=2, train_limit=20_000, seed=0), dataset)
+    trainer.fit()
+    state.add_loaded_run(Model.from_trainer(trainer, dataset), "quick look")
+    panel = DrawPanel(state)
+    panel.resize(1000, 600)
+    panel.show()
+    sys.exit(app.exec())
+
+
+if __name__ == "__main__":
+    _quick_look()

@@ -1,0 +1,337 @@
+"""The errors: the scorecard, the confusion matrix with per-class numbers, and every misclassified test image.
+
+The whole test split is fed forward in a worker (10,000 images through a 784-512-10 network is a few hundred
+milliseconds); the matrix, the metrics and the lists are then NumPy one-liners on the GUI thread. Clicking a cell
+lists exactly its images; clicking an image shows its ten probabilities and its saliency map, the gradient of
+the predicted class's log-probability with respect to the pixels (red: more ink there would raise it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import insight
+from core.preprocess import scale_inputs
+from explorer.widgets.confusion_matrix import ConfusionMatrixView
+from explorer.widgets.heatmap import Heatmap
+from explorer.widgets.image_grid import ImageGrid
+from explorer.widgets.image_view import ImageView
+from explorer.widgets.latest_job import LatestJob
+from explorer.widgets.prob_bars import ProbabilityBars
+
+EMPTY_TEXT = "Train a model to see the test images it gets wrong."
+METRIC_COLUMNS = ("Class", "Test images", "Accuracy", "Precision", "Wrong")
+
+
+def predict_test(model, images) -> np.ndarray:
+    return model.predict_proba(images)
+
+
+class ErrorsPanel(QWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("errorsPanel")
+        self.state = state
+        self.model = None
+        self.dataset = None
+        self.probs: np.ndarray | None = None
+        self.predicted: np.ndarray | None = None
+        self.confusion: np.ndarray | None = None
+        self.wrong_order: np.ndarray | None = None
+        self.cell: tuple[int, int] | None = None
+        self.selected_image: int | None = None
+        self.job = LatestJob(self)
+        self.job.done.connect(self._on_probs)
+        self.job.failed.connect(lambda text: self.scorecard.setText(f"Could not evaluate the model: {text}"))
+
+        self.scorecard = QLabel(EMPTY_TEXT, self)
+        self.scorecard.setObjectName("scorecardLabel")
+        font = QFont(self.scorecard.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.scorecard.setFont(font)
+        self.scorecard.setToolTip("Rashid's scorecard: how many of the test images the network classifies right")
+        self.normalise_check = QCheckBox("Row percentages", self)
+        self.normalise_check.setObjectName("confusionNormaliseCheck")
+        self.normalise_check.setShortcut("Ctrl+Shift+N")
+        self.normalise_check.setToolTip(
+            "Write each cell as a percentage of its row (of the true class) instead of a count (Ctrl+Shift+N). "
+            "The colour always shows the row share."
+        )
+        self.normalise_check.toggled.connect(lambda _on: self._show_matrix())
+        top = QHBoxLayout()
+        top.addWidget(self.scorecard, 1)
+        top.addWidget(self.normalise_check)
+
+        self.matrix_view = ConfusionMatrixView(self)
+        self.matrix_view.setObjectName("confusionMatrix")
+        self.matrix_view.setToolTip(
+            "Rows: the true class; columns: what the network predicted. Click a cell to list its test images."
+        )
+        self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS), self)
+        self.metrics_table.setObjectName("classMetricsTable")
+        self.metrics_table.setHorizontalHeaderLabels(METRIC_COLUMNS)
+        tips = (
+            "",
+            "How many test images have this class",
+            "Share of this class's test images classified right (the class's recall)",
+            "Share of the images predicted as this class that really are it",
+            "This class's test images classified as something else",
+        )
+        for column, tip in enumerate(tips):
+            self.metrics_table.horizontalHeaderItem(column).setToolTip(tip)
+        self.metrics_table.verticalHeader().setVisible(False)
+        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.metrics_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.metrics_table.setSortingEnabled(False)
+
+        self.image_view = ImageView(self)
+        self.image_view.setObjectName("errorImage")
+        self.image_view.set_empty_text("Click an image below to inspect it.")
+        self.saliency_view = Heatmap(self)
+        self.saliency_view.setObjectName("saliencyHeatmap")
+        self.saliency_view.set_empty_text("Its saliency map appears here.")
+        self.saliency_view.setToolTip(
+            "Saliency: how the predicted class's log-probability changes with each pixel (red: more ink raises "
+            "it, blue: lowers it); the line is the digit's outline"
+        )
+        self.bars = ProbabilityBars(self)
+        self.bars.setObjectName("errorBars")
+        self.bars.set_empty_text("Click an image to see its ten probabilities.")
+        detail = QWidget(self)
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        pictures = QHBoxLayout()
+        pictures.addWidget(self.image_view)
+        pictures.addWidget(self.saliency_view)
+        detail_layout.addLayout(pictures, 3)
+        detail_layout.addWidget(self.bars, 2)
+
+        upper = QSplitter(Qt.Orientation.Horizontal, self)
+        upper.addWidget(self.matrix_view)
+        upper.addWidget(self.metrics_table)
+        upper.addWidget(detail)
+        upper.setStretchFactor(0, 4)
+        upper.setStretchFactor(1, 3)
+        upper.setStretchFactor(2, 4)
+
+        self.wrong_grid = ImageGrid(self, thumbnail_size=56)
+        self.wrong_grid.setObjectName("misclassifiedGrid")
+        self.wrong_grid.set_empty_message(EMPTY_TEXT)
+        self.wrong_grid.setToolTip("Every misclassified test image, the most confident mistakes first: true → predicted")
+        self.cell_grid = ImageGrid(self, thumbnail_size=56)
+        self.cell_grid.setObjectName("confusionCellGrid")
+        self.cell_grid.set_empty_message("Click a cell of the confusion matrix to list its images.")
+        self.lists = QTabWidget(self)
+        self.lists.setObjectName("errorsLists")
+        self.lists.addTab(self.wrong_grid, "Misclassified")
+        self.lists.addTab(self.cell_grid, "Selected cell")
+
+        lower = QSplitter(Qt.Orientation.Vertical, self)
+        lower.addWidget(upper)
+        lower.addWidget(self.lists)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 2)
+        self._attach_exports(top)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(lower, 1)
+
+        self.matrix_view.cellClicked.connect(self.select_cell)
+        self.wrong_grid.imageClicked.connect(self.select_image)
+        self.cell_grid.imageClicked.connect(self.select_image)
+        state.modelChanged.connect(lambda _model: self.refresh())
+        state.datasetChanged.connect(lambda _dataset: self.refresh())
+        self.refresh()
+
+    # --- the interface -------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.job.busy
+
+    def refresh(self) -> None:
+        """Re-evaluate the current model on the current dataset's test split (in a worker)."""
+        model, dataset = self.state.model, self.state.dataset
+        self.model, self.dataset = model, dataset
+        if model is None or dataset is None:
+            self.job.cancel()
+            self._clear(EMPTY_TEXT)
+            return
+        if dataset.name != model.dataset or len(dataset.class_names) != len(model.classes):
+            self.job.cancel()
+            self._clear(f"This model was trained on {model.dataset}; open that dataset to see its errors.")
+            return
+        if len(dataset.test_labels) == 0:
+            self.job.cancel()
+            self._clear(f"{dataset.name} has no test images, so there is nothing to score.")
+            return
+        if self.probs is None:
+            self.scorecard.setText("Scoring the test images…")
+        self.job.submit(predict_test, model, dataset.test_images)
+
+    def select_cell(self, true: int, predicted: int) -> None:
+        if self.predicted is None:
+            return
+        self.cell = (int(true), int(predicted))
+        self.matrix_view.select(true, predicted)
+        labels = self.dataset.test_labels
+        members = np.flatnonzero((labels == true) & (self.predicted == predicted))
+        # the most confident first, as in the misclassified list
+        members = members[np.argsort(-self.probs[members, predicted], kind="stable")]
+        self.cell_grid.set_indices(members)
+        names = self._names()
+        self.cell_grid.set_empty_message(f"No test image of {names[true]} was predicted as {names[predicted]}.")
+        self.lists.setTabText(1, f"True {names[true]}, predicted {names[predicted]} ({members.size:,})")
+        self.lists.setCurrentWidget(self.cell_grid)
+
+    def select_image(self, index: int) -> None:
+        if self.probs is None:
+            return
+        self.selected_image = int(index)
+        model, names = self.model, self._names()
+        image = self.dataset.test_images[index]
+        true, predicted = int(self.dataset.test_labels[index]), int(self.predicted[index])
+        confidence = self.probs[index, predicted]
+        self.image_view.set_image(image)
+        verdict = "right" if true == predicted else "wrong"
+        self.image_view.set_title(f"Test image {index:,}: {names[true]}, predicted {names[predicted]} ({verdict})")
+        prep = model.preprocessing or {}
+        x = scale_inputs(image, prep.get("scaling", model.config.scaling), prep, model.network.weights[0].dtype)
+        self.saliency_view.set_data(insight.saliency(model.network, x[0], predicted).reshape(28, 28))
+        self.saliency_view.set_outline(image)
+        self.saliency_view.set_title(f"Saliency of {names[predicted]} ({confidence:.0%})")
+        self.bars.set_probabilities(self.probs[index], names, true_label=true)
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _names(self) -> list[str]:
+        return [str(c) for c in self.model.classes]
+
+    def _clear(self, text: str) -> None:
+        self.probs = self.predicted = self.confusion = self.wrong_order = None
+        self.cell = self.selected_image = None
+        self.scorecard.setText(text)
+        self.matrix_view.set_matrix(None)
+        self.metrics_table.setRowCount(0)
+        self.wrong_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+        self.wrong_grid.set_empty_message(text)
+        self.cell_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+        self.image_view.set_image(None)
+        self.saliency_view.set_data(None)
+        self.saliency_view.set_outline(None)
+        self.bars.set_probabilities(None, [])
+
+    def _on_probs(self, probs: np.ndarray) -> None:
+        if self.model is None or self.dataset is None or len(probs) != len(self.dataset.test_labels):
+            return
+        labels = self.dataset.test_labels
+        names = self._names()
+        self.probs = probs
+        self.predicted = probs.argmax(axis=1)
+        self.confusion = insight.confusion_matrix(labels, self.predicted, len(names))
+        self.wrong_order = insight.misclassified(probs, labels)
+        right, total = insight.scorecard(labels, self.predicted)
+        self.scorecard.setText(f"{right:,} / {total:,} right ({100 * right / total:.2f}%)")
+        self._show_matrix()
+        self._fill_metrics()
+        confidence = probs[np.arange(len(probs)), self.predicted]
+        captions = [f"{names[t]}→{names[p]} {c:.0%}" for t, p, c in zip(labels, self.predicted, confidence, strict=True)]
+        marks = self.predicted == labels
+        for grid in (self.wrong_grid, self.cell_grid):
+            grid.set_images(self.dataset.test_images, captions, marks)
+        self.wrong_grid.set_indices(self.wrong_order)
+        self.wrong_grid.set_empty_message("No mistakes: every test image is classified right.")
+        self.lists.setTabText(0, f"Misclassified ({self.wrong_order.size:,}, most confident first)")
+        if self.cell is not None:
+            self.select_cell(*self.cell)
+        else:
+            self.cell_grid.set_indices([])
+        if self.selected_image is not None:
+            self.select_image(self.selected_image)
+        elif self.wrong_order.size:
+            self.select_image(int(self.wrong_order[0]))
+
+    def _show_matrix(self) -> None:
+        if self.confusion is None:
+            return
+        self.matrix_view.set_matrix(self.confusion, self._names(), normalised=self.normalise_check.isChecked())
+        if self.cell is not None:
+            self.matrix_view.select(*self.cell)
+
+    def _fill_metrics(self) -> None:
+        metrics = insight.class_metrics(self.confusion)
+        names = self._names()
+        self.metrics_table.setRowCount(len(names))
+        for k, name in enumerate(names):
+            support = int(metrics["support"][k])
+            values = (
+                name,
+                f"{support:,}",
+                _percent(metrics["recall"][k]),
+                _percent(metrics["precision"][k]),
+                f"{support - int(self.confusion[k, k]):,}",
+            )
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.metrics_table.setItem(k, column, item)
+
+    def _attach_exports(self, top) -> None:
+        try:
+            from explorer.export import attach_export
+        except ImportError:
+            return
+        for widget, basename, data_fn, text in (
+            (self.matrix_view, "confusion", self._confusion_data, "Export matrix"),
+            (self.wrong_grid, "misclassified", self._misclassified_data, "Export mistakes"),
+            (self.saliency_view, "saliency", lambda: self.saliency_view.data(), "Export saliency"),
+        ):
+            button = attach_export(widget, basename, data_fn)
+            button.setText(text)
+            top.addWidget(button)
+
+    def _confusion_data(self):
+        if self.confusion is None:
+            return None
+        names = self._names()
+        columns = {"true": names}
+        for p, name in enumerate(names):
+            columns[f"predicted {name}"] = [int(v) for v in self.confusion[:, p]]
+        return columns
+
+    def _misclassified_data(self):
+        if self.wrong_order is None:
+            return None
+        order, names = self.wrong_order, self._names()
+        labels = self.dataset.test_labels
+        return {
+            "index": [int(i) for i in order],
+            "true": [names[labels[i]] for i in order],
+            "predicted": [names[self.predicted[i]] for i in order],
+            "confidence": [float(self.probs[i, self.predicted[i]]) for i in order],
+        }
+
+
+def _percent(value: float) -> str:
+    return "–" if np.isnan(value) else f"{100 * value:.1f}%"
+
+
+if __name__ == "__main__":
+    from explorer.panels._insight_demo import show_panel
+
+    show_panel(ErrorsPanel)

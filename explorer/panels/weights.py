@@ -1,0 +1,319 @@
+"""What the weights look for: a 28x28 template per label, and the first hidden layer's units as a gallery.
+
+A network without hidden layers scores label k by the dot product of the image with weight column k, so that
+column is exactly what the label looks for. A deeper network is not linear, but dropping its nonlinearities
+leaves the product W0 @ W1 @ ..., whose column k is the label's linearised template; the second view, the mean
+input gradient over the test images of the label, is the nonlinear network's own answer to "which pixels would
+make these images more of a k". Red raises the label's score, blue lowers it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from core import insight
+from core.preprocess import scale_inputs
+from explorer.widgets.heatmap import Heatmap
+from explorer.widgets.latest_job import LatestJob
+from explorer.widgets.weight_gallery import WeightGallery
+
+TEMPLATE, GRADIENT = "template", "gradient"
+EMPTY_TEXT = "Train a model to see what its weights look for."
+
+
+def compute_mean_gradients(model, images, labels) -> np.ndarray:
+    """(classes, 784): each label's mean input gradient over its test images (runs in a worker)."""
+    prep = model.preprocessing or {}
+    x = scale_inputs(images, prep.get("scaling", model.config.scaling), prep, model.network.weights[0].dtype)
+    return insight.mean_input_gradients(model.network, x, labels, len(model.classes))
+
+
+class WeightsPanel(QWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("weightsPanel")
+        self.state = state
+        self.model = None
+        self.templates: np.ndarray | None = None  # (classes, 784) linearised templates
+        self.gradients: np.ndarray | None = None  # (classes, 784) mean input gradients, computed on demand
+        self.strength: np.ndarray | None = None  # (units, classes)
+        self.label = 0
+        self.unit: int | None = None
+        self.job = LatestJob(self)
+        self.job.done.connect(self._on_gradients)
+        self.job.failed.connect(lambda text: self.status_label.setText(f"Could not compute the gradients: {text}"))
+        self.job.busyChanged.connect(
+            lambda busy: self.status_label.setText("Averaging input gradients over the test images…" if busy else "")
+        )
+
+        self.label_combo = QComboBox(self)
+        self.label_combo.setObjectName("weightsLabelCombo")
+        self.label_combo.setToolTip("The label whose template is shown large and by which the units are sorted")
+        self.view_combo = QComboBox(self)
+        self.view_combo.setObjectName("weightsViewCombo")
+        self.view_combo.addItem("Linearised template", TEMPLATE)
+        self.view_combo.addItem("Mean input gradient", GRADIENT)
+        self.view_combo.setToolTip(
+            "Linearised template: W0 @ W1 @ ... (for a network without hidden layers, the label's weight column).\n"
+            "Mean input gradient: d log p(label) / d pixel, averaged over the test images of that label: what the "
+            "real, nonlinear network would strengthen in them."
+        )
+        self.sort_combo = QComboBox(self)
+        self.sort_combo.setObjectName("weightsSortCombo")
+        self.sort_combo.addItem("strongest for the label first", "strength")
+        self.sort_combo.addItem("unit number", "index")
+        self.sort_combo.setToolTip(
+            "Order of the hidden units: by how strongly each feeds the chosen label (its outgoing weight, through "
+            "the linearised rest of the network; most positive first), or by their number."
+        )
+        self.status_label = QLabel(self)
+        controls = QHBoxLayout()
+        for text, widget in (("Label", self.label_combo), ("Show", self.view_combo), ("Sort units by", self.sort_combo)):
+            controls.addWidget(QLabel(text, self))
+            controls.addWidget(widget)
+            controls.addSpacing(10)
+        controls.addWidget(self.status_label, 1)
+
+        self.label_strip = WeightGallery(self, columns=10)
+        self.label_strip.setObjectName("weightsLabelStrip")
+        self.label_strip.setToolTip("Every label's template on one shared scale; click one to show it large")
+        self.label_strip.setMinimumHeight(90)
+        self.label_strip.setMaximumHeight(130)
+        self.label_strip.set_empty_text(EMPTY_TEXT)
+        self.heatmap = Heatmap(self)
+        self.heatmap.setObjectName("weightsHeatmap")
+        self.heatmap.set_empty_text(EMPTY_TEXT)
+        self.heatmap.setToolTip("Red pixels raise the label's score, blue pixels lower it; white ones do not matter")
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.label_strip)
+        left_layout.addWidget(self.heatmap, 1)
+
+        self.units_title = QLabel(self)
+        self.units_title.setWordWrap(True)
+        self.gallery = WeightGallery(self)
+        self.gallery.setObjectName("weightsUnitGallery")
+        self.gallery.set_empty_text(EMPTY_TEXT)
+        self.gallery.setToolTip(
+            "The incoming weights of every unit of the first hidden layer, each on its own colour scale; "
+            "click a unit to see it large with its strongest links to the labels"
+        )
+        self.unit_heatmap = Heatmap(self)
+        self.unit_heatmap.setObjectName("unitHeatmap")
+        self.unit_heatmap.set_empty_text("Click a unit in the gallery to see its weights large.")
+        self.unit_links = QLabel(self)
+        self.unit_links.setObjectName("unitLinks")
+        self.unit_links.setWordWrap(True)
+        self.unit_links.setTextFormat(Qt.TextFormat.RichText)
+        unit_row = QHBoxLayout()
+        unit_row.addWidget(self.unit_heatmap, 3)
+        unit_row.addWidget(self.unit_links, 2)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.units_title)
+        right_layout.addWidget(self.gallery, 3)
+        right_layout.addLayout(unit_row, 2)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self._attach_exports(controls)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(splitter, 1)
+
+        self.label_combo.currentIndexChanged.connect(self._on_label_combo)
+        self.view_combo.currentIndexChanged.connect(lambda _i: self._refresh_templates())
+        self.sort_combo.currentIndexChanged.connect(lambda _i: self._refresh_gallery())
+        self.label_strip.tileClicked.connect(self.set_label)
+        self.gallery.tileClicked.connect(self.select_unit)
+        state.modelChanged.connect(self.set_model)
+        self.set_model(state.model)
+
+    # --- the interface -------------------------------------------------------------------------------------
+    @property
+    def view(self) -> str:
+        return self.view_combo.currentData()
+
+    @property
+    def busy(self) -> bool:
+        return self.job.busy
+
+    def set_model(self, model) -> None:
+        self.model = model
+        self.gradients = None
+        self.job.cancel()
+        if model is None:
+            self.templates = self.strength = None
+            self.label_combo.clear()
+            self._refresh_templates()
+            self._refresh_gallery()
+            return
+        names = [str(c) for c in model.classes]
+        if [self.label_combo.itemText(i) for i in range(self.label_combo.count())] != names:
+            self.label_combo.blockSignals(True)
+            self.label_combo.clear()
+            self.label_combo.addItems(names)
+            self.label_combo.blockSignals(False)
+        self.label = min(self.label, len(names) - 1)
+        self.label_combo.setCurrentIndex(self.label)
+        net = model.network
+        self.templates = insight.linear_template(net)
+        self.strength = insight.unit_label_strength(net)
+        deep = len(net.weights) > 1
+        self.view_combo.setItemText(0, "Linearised template" if deep else "Weight column")
+        self._refresh_templates()
+        self._refresh_gallery()
+
+    def set_label(self, label: int) -> None:
+        self.label_combo.setCurrentIndex(int(label))  # -> _on_label_combo
+
+    def select_unit(self, unit: int) -> None:
+        if self.model is None or self.strength is None or not 0 <= unit < len(self.strength):
+            return
+        self.unit = int(unit)
+        self.gallery.select(self.unit)
+        weights = np.asarray(self.model.network.weights[0][:, unit], dtype=np.float64)
+        self.unit_heatmap.set_data(weights.reshape(28, 28))
+        self.unit_heatmap.set_title(f"Unit {unit}: its 784 incoming weights")
+        names = [str(c) for c in self.model.classes]
+        links = self.strength[unit]
+        top = np.argsort(-np.abs(links))[:5]
+        via = "directly" if len(self.model.network.weights) == 2 else "through the linearised later layers"
+        rows = "".join(
+            f"<tr><td>{names[k]}</td><td align='right' style='color:{'#c0392b' if links[k] > 0 else '#2c5aa0'}'>"
+            f"{links[k]:+.3f}</td></tr>"
+            for k in top
+        )
+        self.unit_links.setText(
+            f"<b>Unit {unit}</b> feeds the labels ({via}); strongest links:<table cellspacing=4>{rows}</table>"
+            "<br>Positive: the unit's activity raises that label's score; negative: lowers it."
+        )
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _on_label_combo(self, index: int) -> None:
+        if index < 0:
+            return
+        self.label = index
+        self.label_strip.select(index)
+        self._show_label()
+        self._refresh_gallery()
+
+    def _current_maps(self) -> np.ndarray | None:
+        if self.view == GRADIENT:
+            return self.gradients
+        return self.templates
+
+    def _refresh_templates(self) -> None:
+        if self.model is None:
+            self.label_strip.set_tiles(None)
+            self.heatmap.set_data(None)
+            self.heatmap.set_title("")
+            return
+        if self.view == GRADIENT and self.gradients is None:
+            self._request_gradients()
+            if self.gradients is None:
+                return
+        maps = self._current_maps()
+        names = [str(c) for c in self.model.classes]
+        self.label_strip.set_tiles(maps.reshape(-1, 28, 28), captions=names, shared_scale=True)
+        self.label_strip.select(self.label)
+        self._show_label()
+
+    def _show_label(self) -> None:
+        maps = self._current_maps()
+        if self.model is None or maps is None:
+            return
+        name = self.model.classes[self.label]
+        self.heatmap.set_data(maps[self.label].reshape(28, 28))
+        if self.view == GRADIENT:
+            title = f"Mean input gradient of log p({name}) over the test images of {name}"
+        elif len(self.model.network.weights) == 1:
+            title = f"Weight column of {name}: the image is scored by its dot product with this"
+        else:
+            product = " @ ".join(f"W{i}" for i in range(len(self.model.network.weights)))
+            title = f"Linearised template of {name}: column {self.label} of {product}"
+        self.heatmap.set_title(title)
+
+    def _request_gradients(self) -> None:
+        dataset = self.state.dataset
+        model = self.model
+        if dataset is None or not getattr(dataset, "n_test", len(dataset.test_labels)):
+            self.heatmap.set_data(None)
+            self.heatmap.set_empty_text("The mean input gradient needs test images; this dataset has none.")
+            return
+        if dataset.name != model.dataset or len(dataset.class_names) != len(model.classes):
+            self.heatmap.set_data(None)
+            self.heatmap.set_empty_text(
+                f"This model was trained on {model.dataset}; open that dataset to average over its test images."
+            )
+            return
+        self.heatmap.set_empty_text("Averaging input gradients over the test images…")
+        self.heatmap.set_data(None)
+        self.label_strip.set_tiles(None)
+        self.job.submit(compute_mean_gradients, model, dataset.test_images, dataset.test_labels)
+
+    def _on_gradients(self, gradients: np.ndarray) -> None:
+        self.gradients = gradients
+        if self.view == GRADIENT:
+            self._refresh_templates()
+
+    def _refresh_gallery(self) -> None:
+        model, strength = self.model, self.strength
+        if model is None or strength is None:
+            self.gallery.set_tiles(None)
+            self.units_title.setText("")
+            self.unit_heatmap.set_data(None)
+            self.unit_links.setText("")
+            return
+        if len(strength) == 0:
+            self.gallery.set_tiles(None)
+            self.gallery.set_empty_text(
+                "This network has no hidden layers: its only weights are the label templates on the left."
+            )
+            self.units_title.setText("")
+            self.unit_heatmap.set_data(None)
+            self.unit_links.setText("")
+            return
+        weights = np.asarray(model.network.weights[0], dtype=np.float64).T.reshape(-1, 28, 28)
+        name = model.classes[self.label]
+        if self.sort_combo.currentData() == "strength":
+            order = np.argsort(-strength[:, self.label], kind="stable")
+            how = f"sorted by how strongly each feeds {name} (strongest first, left to right, top to bottom)"
+        else:
+            order = np.arange(len(strength))
+            how = "in unit order"
+        self.gallery.set_tiles(weights, order=order)
+        self.units_title.setText(f"First hidden layer: {len(strength)} units, {how}")
+        self.select_unit(int(order[0]) if self.unit is None or self.unit >= len(strength) else self.unit)
+
+    def _attach_exports(self, controls) -> None:
+        try:
+            from explorer.export import attach_export
+        except ImportError:
+            return
+        for widget, basename, data_fn, text in (
+            (self.heatmap, "weights_selected", lambda: self.heatmap.data(), "Export template"),
+            (self.gallery, "weights_units", self._unit_data, "Export units"),
+            (self.unit_heatmap, "weights_unit", lambda: self.unit_heatmap.data(), "Export unit"),
+        ):
+            button = attach_export(widget, basename, data_fn)
+            button.setText(text)
+            controls.addWidget(button)
+
+    def _unit_data(self):
+        if self.model is None or self.strength is None or not len(self.strength):
+            return None
+        return np.asarray(self.model.network.weights[0], dtype=np.float64).T.reshape(-1, 28, 28)
+
+
+if __name__ == "__main__":
+    from explorer.panels._insight_demo import show_panel
+
+    show_panel(WeightsPanel, recipe="keras-dense512")

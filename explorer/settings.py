@@ -1,0 +1,53 @@
+"""What the app remembers between launches: an INI file in the user's config folder (`core.paths.config_dir()`,
+i.e. `MNIST_EXPLORER_CONFIG_DIR` when set, so tests never touch the real one).
+
+Keys: `dataset` (the last dataset: "mnist", "fashion-mnist" or a path), `datasets/extra` (folders and files the
+user opened), `recipe`, `config` (the last configuration as JSON), `window/geometry`, `window/state`, and
+`splitters/<name>` (each splitter's sizes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from PySide6.QtCore import QSettings
+
+from core.paths import config_dir
+
+SETTINGS_FILE = "settings.ini"
+
+
+def open_settings() -> QSettings:
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(folder / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+
+def config_to_json(config) -> str:
+    return json.dumps(asdict(config))
+
+
+def config_from_json(text: str | None):
+    """The saved TrainConfig, or None when there is none or it no longer validates (a newer or older app)."""
+    if not text:
+        return None
+    from core.training import TrainConfig
+
+    try:
+        data = json.loads(text)
+        config = TrainConfig.from_dict(data)
+        config.validate()
+        return config
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def string_list(settings: QSettings, key: str) -> list[str]:
+    """A list saved with `setValue(key, [...])`; INI files give back a str for one item and None for none."""
+    value = settings.value(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value]

@@ -1,0 +1,139 @@
+"""The confusion matrix as a clickable heatmap: rows are the true classes, columns the predicted ones.
+
+The colour is the share of the row (how much of a class went where) on a square-root scale, so that a cell with
+1% of the class (a real, common mistake) is visibly tinted next to a 98% diagonal; the text in each cell is the
+count or the row percentage. A click on a cell emits `cellClicked(true, predicted)` and frames the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
+
+SEQUENTIAL = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 48, 107)])  # white to deep blue
+SELECTED_PEN = pg.mkPen("#d62728", width=3)
+
+
+class ConfusionMatrixView(QWidget):
+    cellClicked = Signal(int, int)  # true class, predicted class
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._matrix: np.ndarray | None = None
+        self._normalised = False
+        self.plot_widget = pg.PlotWidget(self)
+        self.plot_widget.setObjectName("confusionPlot")
+        self.plot_widget.setBackground(None)
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
+        self.view_box = self.plot.getViewBox()
+        self.view_box.invertY(True)
+        self.view_box.setAspectLocked(True)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item.setColorMap(SEQUENTIAL)
+        self.plot.addItem(self.image_item)
+        self.frame = QGraphicsRectItem()
+        self.frame.setPen(SELECTED_PEN)
+        self.frame.setVisible(False)
+        self.plot.addItem(self.frame)
+        self._texts: list[pg.TextItem] = []
+        self.empty_label = QLabel("Train a model to see which classes it confuses.", self)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        self._stack = QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        self._stack.addWidget(self.plot_widget)
+        self._stack.addWidget(self.empty_label)
+        self._stack.setCurrentWidget(self.empty_label)
+        self.plot_widget.scene().sigMouseClicked.connect(self._on_clicked)
+        self.setMinimumSize(260, 240)
+
+    # --- the interface -------------------------------------------------------------------------------------
+    def set_matrix(
+        self, matrix: np.ndarray | None, class_names: Sequence[str] = (), normalised: bool = False
+    ):
+        """Show ``matrix`` (counts, rows = true classes); ``normalised`` writes row percentages in the cells."""
+        if matrix is None:
+            self._matrix = None
+            self.image_item.clear()
+            self.frame.setVisible(False)
+            for item in self._texts:
+                item.setVisible(False)
+            self._stack.setCurrentWidget(self.empty_label)
+            return
+        matrix = np.asarray(matrix)
+        n = matrix.shape[0]
+        self._matrix, self._normalised = matrix, normalised
+        rows = matrix.sum(axis=1, keepdims=True)
+        share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+        self.image_item.setImage(np.sqrt(share), autoLevels=False, levels=(0.0, 1.0))
+        self._ensure_texts(n * n)
+        font = QFont()
+        font.setPointSizeF(8.0 if n <= 10 else 6.5)
+        for t in range(n):
+            for p in range(n):
+                item = self._texts[t * n + p]
+                count = int(matrix[t, p])
+                if normalised:
+                    text = f"{100 * share[t, p]:.1f}" if count else ""
+                else:
+                    text = f"{count:,}" if count else ""
+                item.setText(text, color=(255, 255, 255) if share[t, p] > 0.3 else (30, 30, 30))
+                item.setFont(font)
+                item.setPos(p + 0.5, t + 0.5)
+                item.setVisible(True)
+        for item in self._texts[n * n :]:
+            item.setVisible(False)
+        names = [str(c) for c in class_names] or [str(k) for k in range(n)]
+        short = [name if len(name) <= 8 else name[:7] + "…" for name in names]
+        ticks = [[(k + 0.5, short[k]) for k in range(n)]]
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.view_box.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._stack.setCurrentWidget(self.plot_widget)
+
+    def select(self, true: int | None, predicted: int | None = None) -> None:
+        if true is None or self._matrix is None:
+            self.frame.setVisible(False)
+            return
+        self.frame.setRect(QRectF(predicted, true, 1, 1))
+        self.frame.setVisible(True)
+
+    def matrix(self) -> np.ndarray | None:
+        return self._matrix
+
+    def cell_text(self, true: int, predicted: int) -> str:
+        n = self._matrix.shape[0]
+        return self._texts[true * n + predicted].toPlainText()
+
+    def cell_centre(self, true: int, predicted: int) -> QPointF:
+        """The centre of a cell in the plot widget's viewport coordinates (for tests and automation)."""
+        scene = self.view_box.mapViewToScene(QPointF(predicted + 0.5, true + 0.5))
+        return self.plot_widget.mapFromScene(scene)
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _ensure_texts(self, count: int) -> None:
+        while len(self._texts) < count:
+            item = pg.TextItem(anchor=(0.5, 0.5))
+            self.plot.addItem(item)
+            self._texts.append(item)
+
+    def _on_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._matrix is None:
+            return
+        point = self.view_box.mapSceneToView(event.scenePos())
+        n = self._matrix.shape[0]
+        col, row = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= row < n and 0 <= col < n:
+            self.select(row, col)
+            self.cellClicked.emit(row, col)

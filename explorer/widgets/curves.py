@@ -1,0 +1,238 @@
+"""Live training curves: loss, accuracy and learning rate against epochs, for every visible run.
+
+Each run gets its plot items once (raw batch loss, faint; smoothed batch loss and accuracy; per-epoch train and
+test points; learning rate); updates only call `setData` with views of the run's growing NumPy buffers. Batch
+curves are downsampled ('peak', so spikes survive) and clipped to the view, so a 100-epoch run of 47,000 batches
+redraws as fast as the first epoch. A crosshair reads the selected run's values under the mouse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+AXIS_COLOUR = "#444"
+EMPTY_TEXT = "Train a model to see its loss and accuracy here.\nSet the options on the left, then press Train (Ctrl+T)."
+
+
+def _plot(name: str, ylabel: str, units: str | None = None) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    plot.setObjectName(name)
+    item = plot.getPlotItem()
+    item.showGrid(x=True, y=True, alpha=0.15)
+    for side in ("left", "bottom"):
+        axis = item.getAxis(side)
+        axis.setPen(pg.mkPen(AXIS_COLOUR))
+        axis.setTextPen(pg.mkPen(AXIS_COLOUR))
+    item.setLabel("left", ylabel, units=units, color=AXIS_COLOUR)
+    item.getAxis("left").setWidth(64)  # the same width on every plot keeps their epoch axes aligned
+    item.setMenuEnabled(True)
+    plot.setMouseTracking(True)
+    return plot
+
+
+def _epoch_x(run) -> np.ndarray:
+    """Where each history entry sits on the epoch axis (a stopped run's partial epoch sits mid-epoch)."""
+    return np.array(
+        [run.epoch_offset + float(h.get("x", h.get("epoch", i + 1))) for i, h in enumerate(run.history)]
+    )
+
+
+class RunCurves:
+    """The plot items of one run, created once."""
+
+    def __init__(self, curves: TrainingCurves, run):
+        colour = QColor(run.colour)
+        faint = QColor(colour)
+        faint.setAlpha(55)
+
+        def line(plot, pen, **kw):
+            item = pg.PlotDataItem(pen=pen, skipFiniteCheck=True, **kw)
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+            plot.addItem(item)
+            return item
+
+        def points(plot, pen, symbol, brush):
+            item = pg.PlotDataItem(pen=pen, symbol=symbol, symbolSize=7, symbolBrush=brush, symbolPen=colour,
+                                   antialias=True)  # fmt: skip
+            plot.addItem(item)
+            return item
+
+        loss, acc, lr = curves.loss_plot, curves.accuracy_plot, curves.lr_plot
+        self.loss_raw = line(loss, pg.mkPen(faint, width=1))
+        self.loss_smooth = line(loss, pg.mkPen(colour, width=1.5))
+        self.loss_train = points(loss, pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), "t", "w")
+        self.loss_test = points(loss, pg.mkPen(colour, width=2.5), "o", colour)
+        self.acc_smooth = line(acc, pg.mkPen(colour, width=1.5))
+        self.acc_train = points(acc, pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), "t", "w")
+        self.acc_test = points(acc, pg.mkPen(colour, width=2.5), "o", colour)
+        self.lr = line(lr, pg.mkPen(colour, width=1.5))
+        self.items = [self.loss_raw, self.loss_smooth, self.loss_train, self.loss_test, self.acc_smooth,
+                      self.acc_train, self.acc_test, self.lr]  # fmt: skip
+        self.plots = [loss, loss, loss, loss, acc, acc, acc, lr]
+
+    def update(self, run) -> None:
+        x = run.batch_x.array
+        self.loss_raw.setData(x, run.batch_loss.array)
+        self.loss_smooth.setData(x, run.batch_loss_smooth.array)
+        self.acc_smooth.setData(x, run.batch_accuracy_smooth.array)
+        self.lr.setData(x, run.batch_lr.array)
+        ex = _epoch_x(run)
+        for item, key in ((self.loss_train, "train_loss"), (self.loss_test, "test_loss"),
+                          (self.acc_train, "train_accuracy"), (self.acc_test, "test_accuracy")):  # fmt: skip
+            ys = np.array([h.get(key, np.nan) for h in run.history], dtype=float)
+            ys = ys if ys.size else np.zeros(0)
+            ok = np.isfinite(ys)
+            item.setData(ex[ok], ys[ok])
+
+    def set_visible(self, visible: bool) -> None:
+        for item in self.items:
+            item.setVisible(visible)
+
+    def remove(self) -> None:
+        for plot, item in zip(self.plots, self.items, strict=True):
+            plot.removeItem(item)
+
+
+class TrainingCurves(QWidget):
+    """The three linked plots, their legend of line styles, the crosshair readout, and the empty state."""
+
+    hovered = Signal(float)  # epoch under the mouse
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.loss_plot = _plot("lossPlot", "loss")
+        self.accuracy_plot = _plot("accuracyPlot", "accuracy")
+        self.lr_plot = _plot("lrPlot", "lr")
+        self.lr_plot.setMinimumHeight(90)
+        self.lr_plot.getPlotItem().getAxis("left").setStyle(maxTickLevel=0)
+        self.accuracy_plot.setXLink(self.loss_plot)
+        self.lr_plot.setXLink(self.loss_plot)
+        self.lr_plot.getPlotItem().setLabel("bottom", "epoch", color=AXIS_COLOUR)
+        self.loss_plot.setToolTip("Loss per batch (faint: raw; solid: smoothed) and per epoch (▲ dashed: train, "
+                                  "● solid: test). Drag to pan, wheel to zoom, right-click for options.")  # fmt: skip
+        self.accuracy_plot.setToolTip("Accuracy per batch (smoothed) and per epoch (▲ dashed: train, ● solid: "
+                                      "test). A widening gap between train and test is overfitting.")  # fmt: skip
+        self.lr_plot.setToolTip("The learning rate of every batch (changes with a schedule).")
+        self._add_legends()
+
+        self.readout = QLabel(objectName="curvesReadout")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setMinimumHeight(20)
+        self.readout.setText("<span style='color:#777'>Hover over the plots to read values.</span>")
+        self.empty_label = QLabel(EMPTY_TEXT, self.loss_plot, objectName="curvesEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #666; font-size: 15px; background: transparent;")
+        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="curvesSplitter")
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            self.splitter.addWidget(plot)
+        self.splitter.setSizes([400, 300, 110])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.splitter, 1)
+
+        self._crosshairs = []
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine))
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self._crosshairs.append(line)
+            plot.scene().sigMouseMoved.connect(lambda pos, p=plot: self._on_mouse(p, pos))
+
+        self._curves: dict[int, RunCurves] = {}
+        state.runsChanged.connect(self.sync_runs)
+        state.runUpdated.connect(self.update_run)
+        self.sync_runs()
+
+    def _add_legends(self) -> None:
+        grey = QColor("#555")
+        for plot, entries in (
+            (self.loss_plot, [("batch (raw)", pg.mkPen(QColor(85, 85, 85, 70)), None),
+                              ("batch (smoothed)", pg.mkPen(grey, width=1.5), None),
+                              ("epoch: train", pg.mkPen(grey, width=2, style=Qt.PenStyle.DashLine), "t"),
+                              ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),
+            (self.accuracy_plot, [("batch (smoothed)", pg.mkPen(grey, width=1.5), None),
+                                  ("epoch: train", pg.mkPen(grey, width=2, style=Qt.PenStyle.DashLine), "t"),
+                                  ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),
+        ):  # fmt: skip
+            legend = plot.getPlotItem().addLegend(
+                offset=(-10, 10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200)
+            )
+            for name, pen, symbol in entries:
+                sample = pg.PlotDataItem(
+                    pen=pen, symbol=symbol, symbolSize=7, symbolBrush="w", symbolPen=grey
+                )
+                legend.addItem(sample, name)
+
+    # --- runs --------------------------------------------------------------------------------------------------
+    def sync_runs(self) -> None:
+        """Create items for new runs, drop removed ones, apply visibility."""
+        runs = {run.run_id: run for run in self.state.runs}
+        for run_id in list(self._curves):
+            if run_id not in runs:
+                self._curves.pop(run_id).remove()
+        for run_id, run in runs.items():
+            if run_id not in self._curves:
+                self._curves[run_id] = RunCurves(self, run)
+                self._curves[run_id].update(run)
+            self._curves[run_id].set_visible(run.visible)
+        self.empty_label.setVisible(not runs)
+
+    def update_run(self, run) -> None:
+        curves = self._curves.get(run.run_id)
+        if curves is None:
+            self.sync_runs()
+            curves = self._curves.get(run.run_id)
+        if curves is not None and run.visible:
+            curves.update(run)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.empty_label.setGeometry(self.loss_plot.rect())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.empty_label.setGeometry(self.loss_plot.rect())
+
+    # --- crosshair ---------------------------------------------------------------------------------------------
+    def _on_mouse(self, plot: pg.PlotWidget, pos) -> None:
+        view = plot.getPlotItem().vb
+        if not plot.sceneBoundingRect().contains(pos) and not view.sceneBoundingRect().contains(pos):
+            return
+        x = float(view.mapSceneToView(pos).x())
+        for line in self._crosshairs:
+            line.setPos(x)
+            line.setVisible(True)
+        self.readout.setText(self.readout_text(x))
+        self.hovered.emit(x)
+
+    def readout_text(self, x: float) -> str:
+        """The selected (or newest visible) run's values at epoch `x`, as one line of rich text."""
+        run = self.state.selected_run
+        if run is None or not run.visible:
+            run = next((r for r in reversed(self.state.runs) if r.visible), None)
+        if run is None:
+            return f"epoch {x:.2f}"
+        parts = [f"<b style='color:{run.colour}'>{run.name}</b>", f"epoch {x:.2f}"]
+        xs = run.batch_x.array
+        if xs.size:
+            i = int(np.clip(np.searchsorted(xs, x), 0, xs.size - 1))
+            parts.append(f"loss {run.batch_loss[i]:.4f} (smoothed {run.batch_loss_smooth[i]:.4f})")
+            parts.append(f"accuracy {run.batch_accuracy_smooth[i]:.2%}")
+            parts.append(f"lr {run.batch_lr[i]:.3g}")
+        ex = _epoch_x(run)
+        if ex.size:
+            j = int(np.argmin(np.abs(ex - x)))
+            h = run.history[j]
+            if abs(ex[j] - x) < 0.5:
+                parts.append(f"epoch {h.get('epoch', j + 1)} test: loss {h.get('test_loss', float('nan')):.4f}, "
+                             f"accuracy {h.get('test_accuracy', float('nan')):.2%}")  # fmt: skip
+        return " · ".join(parts)

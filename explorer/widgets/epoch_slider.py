@@ -1,0 +1,74 @@
+"""The epoch slider: which epoch of the selected run every insight panel shows.
+
+Every epoch's weights are kept (`Run.snapshots`). Moving the slider calls `state.select_epoch(n)`; the state
+emits `modelChanged` and every panel redraws that epoch. While a run trains, the slider follows the newest epoch
+until the user moves it; moving it back to the last epoch makes it follow again (`state.follow_latest`).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+
+
+class EpochSlider(QWidget):
+    """A label and a slider (objectName "epochSlider"); the whole box is "epochSliderBox"."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("epochSliderBox")
+        self.title = QLabel("Epoch", self)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setObjectName("epochSlider")
+        self.slider.setMinimum(1)
+        self.slider.setPageStep(1)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setMinimumWidth(140)
+        self.slider.setMaximumWidth(260)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.slider.setToolTip(
+            "The epoch whose weights the back-query, weights and errors panels show. Drag it (or focus it and "
+            "use the arrow keys, Home and End) to watch the network at any past epoch; at the right end it "
+            "follows new epochs while training."
+        )
+        self.value_label = QLabel(self)
+        self.value_label.setObjectName("epochSliderLabel")
+        self.value_label.setMinimumWidth(110)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.value_label)
+        self.slider.valueChanged.connect(self._on_value_changed)
+        state.epochSelected.connect(lambda _epoch: self.refresh())
+        state.runUpdated.connect(lambda _run: self.refresh())
+        state.runsChanged.connect(self.refresh)
+        state.modelChanged.connect(lambda _model: self.refresh())
+        self._updating = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Set the range and position from the state (never echoes back into `select_epoch`)."""
+        run = self.state.selected_run
+        epochs = len(run.snapshots) if run is not None else 0
+        self._updating = True
+        try:
+            self.slider.setMaximum(max(1, epochs))
+            self.slider.setEnabled(epochs > 1)
+            epoch = min(self.state.selected_epoch or epochs, epochs)
+            self.slider.setValue(max(1, epoch))
+        finally:
+            self._updating = False
+        if epochs == 0:
+            self.value_label.setText("no epochs yet")
+            return
+        following = " (latest)" if self.state.follow_latest and epoch == epochs else ""
+        self.value_label.setText(f"{epoch} of {epochs}{following}")
+
+    def _on_value_changed(self, value: int) -> None:
+        if self._updating:
+            return
+        self.state.select_epoch(value, by_user=True)
+        self.refresh()

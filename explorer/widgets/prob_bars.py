@@ -1,0 +1,125 @@
+"""Ten horizontal bars: what the network thinks an image is, with the class names and percentages.
+
+The most probable class is drawn in the accent colour; the true label, when known, is marked with a tick (green
+when the network got it right, red when it did not) so a wrong prediction is obvious at a glance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+TOP_COLOUR = QColor("#1f77b4")
+OTHER_COLOUR = QColor("#9fb7cc")
+RIGHT_COLOUR = QColor("#2ca02c")
+WRONG_COLOUR = QColor("#d62728")
+
+
+class ProbabilityBars(QWidget):
+    """Painted, not built from child widgets, so it stays cheap to update on every click or slider move."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._probs: np.ndarray | None = None
+        self._names: list[str] = []
+        self._true: int | None = None
+        self._empty_text = "Train a model to see its prediction"
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumSize(180, 120)
+        self.setToolTip(
+            "The network's probability for each class; the top guess is highlighted, ✓ marks the true label"
+        )
+
+    # --- the interface -------------------------------------------------------------------------------------
+    def set_probabilities(
+        self, probs: np.ndarray | None, class_names: Sequence[str], true_label: int | None = None
+    ) -> None:
+        """Show `probs` (one value per class) or, with None, the empty-state message."""
+        names = [str(n) for n in class_names]
+        if probs is not None:
+            probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+            if len(probs) != len(names):
+                raise ValueError(f"{len(probs)} probabilities for {len(names)} class names")
+            probs = np.nan_to_num(probs, nan=0.0, posinf=1.0, neginf=0.0)
+        self._probs, self._names = probs, names
+        self._true = None if true_label is None else int(true_label)
+        self.updateGeometry()
+        self.update()
+
+    def set_empty_text(self, text: str) -> None:
+        self._empty_text = text
+        self.update()
+
+    # --- queries -------------------------------------------------------------------------------------------
+    def probabilities(self) -> np.ndarray | None:
+        return None if self._probs is None else self._probs.copy()
+
+    def top_class(self) -> int | None:
+        return None if self._probs is None or not len(self._probs) else int(np.argmax(self._probs))
+
+    def summary(self) -> str:
+        """One line a screen reader or a test can read: the top guess and its probability."""
+        top = self.top_class()
+        if top is None:
+            return self._empty_text
+        return f"{self._names[top]} ({100 * self._probs[top]:.1f}%)"
+
+    # --- painting ------------------------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        rows = max(len(self._names), 10)
+        return QSize(260, rows * (self.fontMetrics().height() + 6) + 8)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        text_colour = palette.color(QPalette.ColorRole.WindowText)
+        if self._probs is None or not self._names:
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._empty_text
+            )
+            return
+        metrics = self.fontMetrics()
+        n = len(self._names)
+        row_height = max(10.0, (self.height() - 8) / n)
+        name_width = (
+            max(metrics.horizontalAdvance(name) for name in self._names) + metrics.horizontalAdvance("✓ ") + 8
+        )
+        pct_width = metrics.horizontalAdvance("100.0%") + 8
+        bar_left = name_width
+        bar_span = max(10.0, self.width() - name_width - pct_width - 4)
+        top = self.top_class()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for i, (name, p) in enumerate(zip(self._names, self._probs, strict=True)):
+            y = 4 + i * row_height
+            is_true = self._true == i
+            painter.setFont(bold if i == top or is_true else self.font())
+            painter.setPen(text_colour)
+            if is_true:
+                painter.setPen(RIGHT_COLOUR if top == i else WRONG_COLOUR)
+            label = ("✓ " if is_true else "") + name
+            painter.drawText(
+                QRectF(0, y, name_width - 6, row_height),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
+            bar_height = row_height * 0.7
+            bar_y = y + (row_height - bar_height) / 2
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
+            painter.drawRect(QRectF(bar_left, bar_y, bar_span, bar_height))
+            painter.setBrush(TOP_COLOUR if i == top else OTHER_COLOUR)
+            painter.drawRect(QRectF(bar_left, bar_y, bar_span * float(np.clip(p, 0, 1)), bar_height))
+            painter.setPen(text_colour)
+            painter.drawText(
+                QRectF(bar_left + bar_span + 4, y, pct_width, row_height),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                f"{100 * p:.1f}%",
+            )
+        painter.end()

@@ -1,0 +1,170 @@
+"""The runs list: one row per run with its colour, name, settings, test accuracy, time and status.
+
+The checkbox shows or hides a run's curves; double-click the name to rename it; Delete (or the context menu)
+removes it; selecting a row makes it `state.selected_run`, which the insight panels follow.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
+
+from explorer.widgets.config_fields import config_summary, format_duration
+
+RUN_ROLE = Qt.ItemDataRole.UserRole
+COLUMNS = ["Run", "Test accuracy", "Time", "Status", "Settings"]
+
+
+def _swatch(colour: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+
+
+class RunsList(QTreeWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("runsList")
+        self.state = state
+        self.setColumnCount(len(COLUMNS))
+        self.setHeaderLabels(COLUMNS)
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setToolTip("Every run you train. Tick to show its curves, double-click a name to rename it, Delete to "
+                        "remove it; the selected run is the one the other tabs look inside.")  # fmt: skip
+        header = self.header()
+        header.setStretchLastSection(True)
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self._syncing = False
+        self.itemChanged.connect(self._on_item_changed)
+        self.currentItemChanged.connect(self._on_current_changed)
+        self.customContextMenuRequested.connect(self._context_menu)
+        state.runsChanged.connect(self.sync)
+        state.runUpdated.connect(self._on_run_updated)
+        state.epochEnded.connect(lambda run, _event: self._on_run_updated(run))
+        state.trainingFinished.connect(self._on_run_updated)
+        self.sync()
+
+    def item_for(self, run) -> QTreeWidgetItem | None:
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            if item.data(0, RUN_ROLE) == run.run_id:
+                return item
+        return None
+
+    def run_for(self, item: QTreeWidgetItem | None):
+        if item is None:
+            return None
+        run_id = item.data(0, RUN_ROLE)
+        return next((r for r in self.state.runs if r.run_id == run_id), None)
+
+    def sync(self) -> None:
+        """Rebuild the rows from `state.runs` (a handful of runs: cheap), keeping the selection."""
+        self._syncing = True
+        try:
+            wanted = [r.run_id for r in self.state.runs]
+            for i in reversed(range(self.topLevelItemCount())):
+                if self.topLevelItem(i).data(0, RUN_ROLE) not in wanted:
+                    self.takeTopLevelItem(i)
+            for index, run in enumerate(self.state.runs):
+                item = self.item_for(run)
+                if item is None:
+                    item = QTreeWidgetItem()
+                    item.setData(0, RUN_ROLE, run.run_id)
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setIcon(0, _swatch(run.colour))
+                    self.insertTopLevelItem(index, item)
+                self._fill(item, run)
+            selected = self.state.selected_run
+            current = self.item_for(selected) if selected is not None else None
+            if current is not None and self.currentItem() is not current:
+                self.setCurrentItem(current)
+        finally:
+            self._syncing = False
+
+    def _fill(self, item: QTreeWidgetItem, run) -> None:
+        item.setText(0, run.name)
+        item.setCheckState(0, Qt.CheckState.Checked if run.visible else Qt.CheckState.Unchecked)
+        accuracy = run.final_accuracy
+        item.setText(1, f"{accuracy:.2%}" if accuracy is not None else "–")
+        item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setText(2, format_duration(run.seconds))
+        item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        epochs = len(run.history)
+        item.setText(3, f"{run.status} · {epochs} epoch{'s' if epochs != 1 else ''}")
+        if run.message:
+            item.setToolTip(3, run.message)
+        try:
+            n_classes = len(run.snapshots[-1].classes) if run.snapshots else 10
+            summary = config_summary(run.config, n_classes)
+        except (AttributeError, TypeError):
+            summary = ""
+        if run.parent_name:
+            summary = f"from {run.parent_name} · {summary}"
+        item.setText(4, f"{run.dataset} · {summary}" if run.dataset else summary)
+        item.setToolTip(4, item.text(4))
+
+    def _on_run_updated(self, run) -> None:
+        item = self.item_for(run)
+        if item is None:
+            return
+        self._syncing = True
+        try:
+            self._fill(item, run)
+        finally:
+            self._syncing = False
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if self._syncing or column != 0:
+            return
+        run = self.run_for(item)
+        if run is None:
+            return
+        visible = item.checkState(0) == Qt.CheckState.Checked
+        if visible != run.visible:
+            self.state.set_run_visible(run, visible)
+        if item.text(0) != run.name:
+            self.state.rename_run(run, item.text(0))
+
+    def _on_current_changed(self, current, _previous) -> None:
+        if self._syncing:
+            return
+        run = self.run_for(current)
+        if run is not None and run is not self.state.selected_run:
+            self.state.select_run(run)
+
+    def keyPressEvent(self, event) -> None:
+        if event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace:
+            self.remove_current()
+            return
+        super().keyPressEvent(event)
+
+    def remove_current(self) -> None:
+        run = self.run_for(self.currentItem())
+        if run is None:
+            return
+        if self.state.training and run.status in ("training", "paused") and run is self.state.runs[-1]:
+            self.state.statusMessage.emit(f"{run.name} is still training; stop it before removing it.")
+            return
+        self.state.remove_run(run)
+
+    def _context_menu(self, pos) -> None:
+        item = self.itemAt(pos)
+        run = self.run_for(item)
+        if run is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Rename", lambda: self.editItem(item, 0))
+        menu.addAction("Hide curves" if run.visible else "Show curves",
+                       lambda: self.state.set_run_visible(run, not run.visible))  # fmt: skip
+        menu.addSeparator()
+        menu.addAction("Remove", lambda: (self.setCurrentItem(item), self.remove_current()))
+        menu.popup(self.viewport().mapToGlobal(pos))

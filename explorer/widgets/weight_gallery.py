@@ -1,0 +1,174 @@
+"""A gallery of signed 28x28 tiles (weight images, templates) drawn as one mosaic in one pyqtgraph ImageItem.
+
+Hundreds of units as separate items would cost hundreds of scene items to lay out and repaint; one RGB mosaic
+(each tile in the diverging colour map, blue negative, white zero, red positive) is one texture, redrawn in a
+few milliseconds. A click is mapped back to the tile under it; the selected tile gets a frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
+
+from explorer.widgets.heatmap import diverging_rgb, symmetric_limit
+
+GAP = 2  # pixels between tiles
+GAP_COLOUR = (205, 205, 205)
+SELECTED_PEN = pg.mkPen("#222222", width=2.5)
+
+
+class WeightGallery(QWidget):
+    """`set_tiles(tiles, order=None, captions=None, shared_scale=False)`; `tileClicked(int)` carries the tile's
+    index in `tiles` (not its position in the order)."""
+
+    tileClicked = Signal(int)
+
+    def __init__(self, parent=None, columns: int | None = None):
+        super().__init__(parent)
+        self.columns_wanted = columns
+        self._tiles: np.ndarray | None = None
+        self._order = np.zeros(0, np.int64)
+        self._columns = 1
+        self._tile_size = (28, 28)
+        self._selected: int | None = None
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground(None)
+        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
+        self.view_box = self.graphics.addViewBox()
+        self.view_box.setAspectLocked(True)
+        self.view_box.invertY(True)
+        self.view_box.setMouseEnabled(False, False)
+        self.view_box.setMenuEnabled(False)
+        self.view_box.setDefaultPadding(0.01)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.view_box.addItem(self.image_item)
+        self.frame = QGraphicsRectItem()
+        self.frame.setPen(SELECTED_PEN)
+        self.frame.setVisible(False)
+        self.view_box.addItem(self.frame)
+        self._captions: list[pg.TextItem] = []
+        self.empty_label = QLabel("Nothing to show yet", self)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        self._stack = QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        self._stack.addWidget(self.graphics)
+        self._stack.addWidget(self.empty_label)
+        self._stack.setCurrentWidget(self.empty_label)
+        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+        self.setMinimumSize(120, 80)
+
+    # --- the interface -------------------------------------------------------------------------------------
+    def set_tiles(self, tiles, order=None, captions=None, shared_scale: bool = False) -> None:
+        """Show ``tiles`` (N, H, W) in ``order`` (indices into tiles; default 0..N-1); None empties the gallery.
+
+        Each tile is scaled to +/- its own largest |value| (patterns show whatever a unit's weight size), or, with
+        ``shared_scale``, all to the largest of them (so tiles compare by strength).
+        """
+        if tiles is None or len(tiles) == 0:
+            self._tiles = None
+            self._order = np.zeros(0, np.int64)
+            self.image_item.clear()
+            self.frame.setVisible(False)
+            self._set_captions([])
+            self._stack.setCurrentWidget(self.empty_label)
+            return
+        tiles = np.asarray(tiles, dtype=np.float64)
+        order = np.arange(len(tiles)) if order is None else np.asarray(order, dtype=np.int64)
+        self._tiles, self._order = tiles, order
+        n = len(order)
+        self._columns = self.columns_wanted or max(1, math.ceil(math.sqrt(n)))
+        rows = math.ceil(n / self._columns)
+        h, w = tiles.shape[1:]
+        self._tile_size = (h, w)
+        if shared_scale:
+            limits = np.full(n, symmetric_limit(tiles))
+        else:
+            limits = np.array([symmetric_limit(tiles[i]) for i in order])
+        rgb = diverging_rgb(tiles[order], limits)
+        mosaic = np.empty((rows * (h + GAP) - GAP, self._columns * (w + GAP) - GAP, 3), np.uint8)
+        mosaic[:] = GAP_COLOUR
+        for position in range(n):
+            top, left = self._corner(position)
+            mosaic[top : top + h, left : left + w] = rgb[position]
+        self.image_item.setImage(mosaic, autoLevels=False, levels=(0, 255))
+        self._set_captions(captions)
+        caption_room = 10 if captions is not None else 0
+        self.view_box.setRange(
+            xRange=(0, mosaic.shape[1]), yRange=(0, mosaic.shape[0] + caption_room), padding=0.01
+        )
+        self._stack.setCurrentWidget(self.graphics)
+        self.select(self._selected)
+
+    def select(self, tile: int | None) -> None:
+        """Frame tile ``tile`` (an index into tiles), or none."""
+        self._selected = tile
+        positions = np.flatnonzero(self._order == tile) if tile is not None else []
+        if not len(positions):
+            self.frame.setVisible(False)
+            return
+        top, left = self._corner(int(positions[0]))
+        h, w = self._tile_size
+        self.frame.setRect(QRectF(left - 0.5, top - 0.5, w + 1, h + 1))
+        self.frame.setVisible(True)
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_label.setText(text)
+
+    # --- queries (for the panels and tests) -------------------------------------------------------------------
+    def order(self) -> np.ndarray:
+        return self._order
+
+    def tile_at(self, x: float, y: float) -> int | None:
+        """The tile index under the view point (x, y) in mosaic pixels, or None over a gap or outside."""
+        if self._tiles is None or x < 0 or y < 0:
+            return None
+        h, w = self._tile_size
+        col, dx = divmod(x, w + GAP)
+        row, dy = divmod(y, h + GAP)
+        position = int(row) * self._columns + int(col)
+        if dx >= w or dy >= h or col >= self._columns or position >= len(self._order):
+            return None
+        return int(self._order[position])
+
+    def tile_centre(self, tile: int) -> QPointF | None:
+        """Where tile ``tile`` sits, in the view's coordinates (for tests that click it)."""
+        positions = np.flatnonzero(self._order == tile)
+        if not len(positions):
+            return None
+        top, left = self._corner(int(positions[0]))
+        return QPointF(left + self._tile_size[1] / 2, top + self._tile_size[0] / 2)
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _corner(self, position: int) -> tuple[int, int]:
+        row, col = divmod(position, self._columns)
+        h, w = self._tile_size
+        return row * (h + GAP), col * (w + GAP)
+
+    def _set_captions(self, captions) -> None:
+        captions = list(captions or [])
+        while len(self._captions) < len(captions):
+            item = pg.TextItem(anchor=(0.5, 0), color=(60, 60, 60))
+            self.view_box.addItem(item)
+            self._captions.append(item)
+        h, w = self._tile_size
+        for position, item in enumerate(self._captions):
+            item.setVisible(position < len(captions))
+            if position < len(captions):
+                top, left = self._corner(position)
+                item.setText(str(captions[position]))
+                item.setPos(left + w / 2, top + h)
+
+    def _on_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._tiles is None:
+            return
+        point = self.view_box.mapSceneToView(event.scenePos())
+        tile = self.tile_at(point.x(), point.y())
+        if tile is not None:
+            self.select(tile)
+            self.tileClicked.emit(tile)

@@ -1,0 +1,107 @@
+"""Recipes: each builds a valid config that says what its source says, and each one learns on real MNIST."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pytest
+
+from core import datasets, recipes
+from core.training import ConfigError, EpochEvent, TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return datasets.load("mnist")
+
+
+def test_every_recipe_builds_a_valid_config_with_its_source_figure():
+    assert recipes.names() == [
+        "rashid",
+        "rashid-rotations",
+        "keras-dense512",
+        "two-hidden-sgd",
+        "tiny-gd",
+        "best",
+    ]
+    for name in recipes.names():
+        cfg = recipes.config(name)
+        assert isinstance(cfg, TrainConfig)
+        recipe = recipes.get(name)
+        for key, value in recipe.settings.items():
+            assert getattr(cfg, key) == value, (name, key)
+        assert recipe.source and recipe.reported_text
+        json.dumps(recipes.describe(name))  # JSON-able for `recipes --json`
+
+
+def test_recipes_say_what_their_sources_say():
+    rashid = recipes.config("rashid")
+    assert (rashid.hidden, rashid.activation, rashid.output, rashid.loss) == (
+        (200,),
+        "sigmoid",
+        "sigmoid",
+        "mse",
+    )
+    assert (rashid.use_bias, rashid.init, rashid.scaling, rashid.targets) == (
+        False,
+        "rashid",
+        "rashid",
+        "rashid",
+    )
+    assert (rashid.optimizer, rashid.lr, rashid.batch_size, rashid.epochs) == ("sgd", 0.1, 1, 5)
+    rot = recipes.config("rashid-rotations")
+    assert (rot.lr, rot.epochs, rot.augment, rot.rotate) == (0.01, 10, "rashid", 10.0)
+    keras = recipes.config("keras-dense512")
+    assert (keras.hidden, keras.optimizer, keras.lr, keras.rho, keras.eps) == (
+        (512,),
+        "rmsprop",
+        0.001,
+        0.9,
+        1e-7,
+    )
+    assert (keras.batch_size, keras.epochs, keras.init, keras.scaling) == (128, 5, "glorot", "unit")
+    assert recipes.config("two-hidden-sgd").hidden == (128, 64)
+    tiny = recipes.config("tiny-gd")
+    assert tiny.hidden == (10,) and tiny.batch_size == 0  # 0: the whole training set in one batch
+    assert recipes.get("rashid").reported == 0.9742 and recipes.get("rashid-rotations").reported == 0.9781
+    assert recipes.get("keras-dense512").target("fashion-mnist") == 0.87
+    assert (
+        recipes.get("best").target("mnist") >= 0.985 and recipes.get("best").target("fashion-mnist") >= 0.895
+    )
+
+
+def test_overrides_win_and_bad_ones_are_refused():
+    cfg = recipes.config("keras-dense512", epochs=1, lr=0.01, train_limit=500)
+    assert (cfg.epochs, cfg.lr, cfg.train_limit, cfg.optimizer) == (1, 0.01, 500, "rmsprop")
+    assert asdict(recipes.config(None)) == asdict(TrainConfig())
+    with pytest.raises(recipes.RecipeError, match="rashid"):
+        recipes.config("no-such")
+    with pytest.raises(ConfigError):
+        recipes.config("rashid", activation="banana")
+    with pytest.raises(ConfigError, match="nonsense"):
+        recipes.config("rashid", nonsense=1)
+
+
+# Short runs: a few hundred to a few thousand steps on the first images of the training set.
+SHORT = {
+    "rashid": dict(train_limit=2000, epochs=1),  # 2,000 steps of batch 1
+    "rashid-rotations": dict(train_limit=1000, epochs=1, lr=0.1),  # 3,000 steps: each record thrice
+    "keras-dense512": dict(train_limit=2000, epochs=3),  # 48 steps of 128
+    "two-hidden-sgd": dict(train_limit=2000, epochs=3),  # 96 steps of 64
+    "tiny-gd": dict(train_limit=2000, epochs=150),  # 150 full-batch steps
+    "best": dict(train_limit=2000, epochs=3, hidden=(256, 256)),  # its recipe, narrower: 48 steps
+}
+
+
+@pytest.mark.parametrize("name", list(SHORT))
+def test_every_recipe_learns_on_a_small_mnist_subset(name, mnist):
+    cfg = recipes.config(name, **SHORT[name])
+    trainer = Trainer(cfg, mnist)
+    before = trainer.evaluate("test")
+    epochs = [e for e in trainer.fit_iter() if isinstance(e, EpochEvent)]
+    after = trainer.evaluate("test")
+    assert len(epochs) == cfg.epochs
+    assert after["loss"] < before["loss"]
+    assert after["accuracy"] > before["accuracy"] + 0.3, (before, after)
+    assert after["accuracy"] > 0.6
