@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +45,11 @@ class Progress:
         done = (ev.epoch - 1) * ev.batches + ev.batch
         left = ev.elapsed / done * (ev.total_batches - done) if done else 0.0
         rate = ev.samples_seen / ev.elapsed if ev.elapsed > 0 else 0.0
+        # the epoch's running figures: one batch's (of a single sample, for Rashid) would only flicker
+        loss, accuracy = getattr(ev, "running_loss", ev.loss), getattr(ev, "running_accuracy", ev.accuracy)
         line = (
-            f"epoch {ev.epoch}  batch {ev.batch}/{ev.batches}  loss {ev.loss:.4f}  "
-            f"accuracy {ev.accuracy:.2%}  {rate:,.0f} samples/s  {_fmt_time(left)} left"
+            f"epoch {ev.epoch}  batch {ev.batch}/{ev.batches}  loss {loss:.4f}  "
+            f"accuracy {accuracy:.2%}  {rate:,.0f} samples/s  {_fmt_time(left)} left"
         )
         self.stream.write("\r" + line.ljust(self.width))
         self.stream.flush()
@@ -146,7 +147,7 @@ def cmd_train(args) -> int:
         "dataset": data.name,
         "dataset_source": str(data.source),
         "recipe": args.recipe,
-        "config": asdict(cfg),
+        "config": cfg.to_dict(),
         "epochs": len(history),
         "test_accuracy": last_epoch.test_accuracy if last_epoch else None,
         "test_loss": last_epoch.test_loss if last_epoch else None,

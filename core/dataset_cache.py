@@ -30,7 +30,7 @@ def folder() -> Path:
 
 
 def _stem(source: Path) -> str:
-    return hashlib.sha1(f"{FORMAT}:{source.resolve()}".encode()).hexdigest()[:20]
+    return hashlib.sha1(f"{FORMAT}:{os.path.realpath(source)}".encode()).hexdigest()[:20]
 
 
 def entry_path(source: Path, role: str) -> Path:
@@ -50,7 +50,7 @@ def _valid(array: np.ndarray, role: str) -> bool:
 def _read(path: Path, role: str) -> np.ndarray | None:
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+    except Exception:  # a damaged entry can make NumPy's header parser raise almost anything: rebuild it
         return None
     return array if isinstance(array, np.ndarray) and _valid(array, role) else None
 

@@ -43,7 +43,7 @@ USER_FOLDERS_FILE = "dataset_folders.json"  # in the config folder: {"folders": 
 SPLIT_PREFIXES = {"train": ("train",), "test": ("t10k", "test")}
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: comparing the arrays element-wise would be ambiguous
 class Dataset:
     name: str  # "mnist", "fashion-mnist", or the file/folder name
     class_names: tuple[str, ...]  # ("0", ..., "9") or Fashion-MNIST's ten names
@@ -259,7 +259,7 @@ def _save_user_folders(folders: list[Path]) -> None:
 
 def add_user_folder(folder: Path | str) -> list[Path]:
     """Add a folder to search for datasets (kept in the config folder); returns the new list."""
-    folder = Path(folder).expanduser().resolve()
+    folder = Path(os.path.realpath(Path(folder).expanduser()))
     if not folder.is_dir():
         raise DatasetError(f"{folder} is not a folder; choose the folder that holds the dataset files.")
     folders = user_folders()
@@ -270,7 +270,7 @@ def add_user_folder(folder: Path | str) -> list[Path]:
 
 
 def remove_user_folder(folder: Path | str) -> list[Path]:
-    folder = Path(folder).expanduser().resolve()
+    folder = Path(os.path.realpath(Path(folder).expanduser()))
     folders = [f for f in user_folders() if f != folder]
     _save_user_folders(folders)
     return folders
@@ -325,7 +325,7 @@ def load(name_or_path: str | Path, *, cache: bool = True) -> Dataset:
         path, name = folder, key
     else:
         path = Path(name_or_path).expanduser()
-        name = path.resolve().name
+        name = Path(os.path.abspath(path)).name
         if not path.exists():
             raise DatasetError(
                 f"There is no dataset named '{name_or_path}' and no file or folder {path}; use mnist, "

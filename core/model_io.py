@@ -24,7 +24,9 @@ import math
 import os
 import re
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,12 @@ MAX_TOTAL_BYTES = 1024 * 2**20
 MAX_META_BYTES = 64 * 2**20  # the JSON string, 4 bytes a character in a unicode array
 MAX_LAYERS = 64
 _MEMBER = re.compile(r"^(?:(W|b)(\d{1,3})|meta)\.npy$")
+# what reading a damaged member can raise: NumPy's .npy header parser evaluates the header text, so a corrupt
+# header surfaces as SyntaxError, tokenize.TokenError, TypeError or RecursionError, not only ValueError
+_DAMAGED = (
+    ValueError, TypeError, SyntaxError, RecursionError, tokenize.TokenError,
+    OSError, EOFError, zipfile.BadZipFile, zlib.error,
+)  # fmt: skip
 
 
 class ModelError(ValueError):
@@ -204,8 +212,8 @@ def _read_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
                     else:
                         fail(f"array {name} uses .npy format {version}, which model files do not use")
                     offset = f.tell()
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-                fail(f"array {name} is damaged ({exc})")
+            except _DAMAGED as exc:
+                fail(f"array {name} is damaged ({type(exc).__name__}: {exc})")
             if dtype.hasobject:
                 fail(f"array {name} holds pickled Python objects, which are refused (they could run code)")
             if len(shape) > 2 or any(d < 0 for d in shape):
@@ -289,7 +297,7 @@ def load(path: str | Path) -> Model:
             meta_text = str(npz["meta"].reshape(-1)[0])
             weights = [npz[f"W{i}"] for i in range(n_layers)]
             biases = [npz[f"b{i}"] for i in range(n_layers)] if n_biases else [None] * n_layers
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except _DAMAGED as exc:
         fail(f"is damaged ({exc})")
     meta = _check_meta(path, meta_text)
     sizes = [weights[0].shape[0]] + [w.shape[1] for w in weights]

@@ -17,7 +17,8 @@ The output layer and the loss (L is the mean over the N samples of a batch; t ar
     sigmoid + cross-entropy   L = -sum_k t log o + (1-t) log(1-o)   dL/dz = o - t
 
 The squared error carries the 1/2 so that batch size 1, plain SGD and learning rate lr make exactly Rashid's update
-W += lr * ((t - o) o (1 - o)) a^T. log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy
+W += lr * ((t - o) o (1 - o)) a^T for the output layer. (For the hidden layer his book propagates
+W^T (t - o), leaving out the output's o (1 - o); this network uses the true gradient W^T ((t - o) o (1 - o)).) log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy
 is computed from the logits as softplus(z) - t z, so neither overflows. L2 adds l2/2 * sum(W^2) over the weights
 (not the biases) to the loss and l2 * W to their gradients. Dropout is inverted: during training each hidden unit
 is kept with probability 1 - p and scaled by 1 / (1 - p), so nothing changes at test time.
@@ -322,5 +323,7 @@ def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 40
                 z += b
             a = _activate(z, net.activation) if i < len(net.weights) - 1 else z
         out = outputs[s : s + chunk]
-        total += len(a) * _output_loss_delta(a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a))
+        total += len(a) * _output_loss_delta(
+            a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a)
+        )
     return total / max(1, len(x)), outputs

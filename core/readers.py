@@ -12,6 +12,7 @@ import gzip
 import math
 import os
 import re
+import stat
 import struct
 import warnings
 import zipfile
@@ -48,9 +49,14 @@ class DatasetError(ValueError):
 def file_size(path: Path) -> int:
     """The size of a file in bytes; a missing or unreadable file is a DatasetError."""
     try:
-        size = os.stat(path).st_size
+        st = os.stat(path)
     except OSError as e:
         raise DatasetError(f"Cannot read {path}: {e.strerror or e}.") from e
+    if not stat.S_ISREG(st.st_mode):  # a pipe or device would block or never end
+        raise DatasetError(
+            f"{path} is not a regular file; choose a dataset file or the folder that holds it."
+        )
+    size = st.st_size
     if size == 0:
         raise DatasetError(f"{path} is empty (0 bytes); it holds no images or labels.")
     return size
@@ -234,7 +240,8 @@ def read_idx(path: Path, kind: str) -> np.ndarray:
 
 
 def _read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> np.ndarray:
-    with zf.open(info) as f:
+    with zf.open(info) as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a damaged header can make NumPy's parser warn before it fails
         try:
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
@@ -243,8 +250,10 @@ def _read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
             else:
                 raise ValueError(f"unsupported .npy format version {version}")
-        except ValueError as e:
-            raise DatasetError(f"{path}: array '{key}' is not a valid .npy array ({e}).") from e
+        except Exception as e:  # NumPy's header parser can raise ValueError, SyntaxError, TokenError, ...
+            raise DatasetError(
+                f"{path}: array '{key}' has a corrupt .npy header ({type(e).__name__})."
+            ) from e
         if dtype.hasobject:
             raise DatasetError(
                 f"{path}: array '{key}' holds pickled Python objects, which are never loaded (unsafe); "

@@ -47,6 +47,7 @@ _RASHID = {
     "epochs": 5,
     "scaling": "rashid",
     "targets": "rashid",
+    "threads": 1,  # one sample at a time: BLAS threads only add overhead (and stall on a busy machine)
 }
 
 RECIPES: dict[str, Recipe] = {

@@ -184,7 +184,7 @@ def _check_number(name, value, low=None, high=None, low_open=False, high_open=Fa
         lo = "" if low is None else ("greater than " if low_open else "at least ") + f"{low:g}"
         hi = "" if high is None else ("below " if high_open else "at most ") + f"{high:g}"
         rule = " and ".join(p for p in (lo, hi) if p) or "a finite number"
-        raise ConfigError(f"{name} must be {rule}, not {value!r}; {hint}.")
+        raise ConfigError(f"{name} must be {rule}, not {value!r}" + (f"; {hint}." if hint else "."))
 
 
 @dataclass
@@ -275,7 +275,8 @@ class Trainer:
         x, y = (self._x_test, self._y_test) if split == "test" else (self._x, self._y)
         if x is None:
             return None
-        loss, outputs = forward_loss(self.network, x, self._target_table[y], self.config.loss)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, outputs = forward_loss(self.network, x, self._target_table[y], self.config.loss)
         return {"loss": float(loss), "accuracy": float(np.mean(np.argmax(outputs, axis=1) == y))}
 
     def fit(self) -> list[dict]:
@@ -347,8 +348,12 @@ class Trainer:
                     y = self._y[idx]
                 t = np.take(self._target_table, y, axis=0, out=t_buf[:n])
                 lr = schedule(step)
-                loss, _, _, outputs = _loss_and_grads(net, x, t, cfg.loss, cfg.l2, cfg.dropout, noise_rng, ws)
-                if not math.isfinite(loss) or not _finite(grads):
+                with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught just below
+                    loss, _, _, outputs = _loss_and_grads(
+                        net, x, t, cfg.loss, cfg.l2, cfg.dropout, noise_rng, ws
+                    )
+                    finite = math.isfinite(loss) and _finite(grads)
+                if not finite:
                     what = (
                         "infinite"
                         if math.isinf(loss)

@@ -228,6 +228,11 @@ def export_dialog(widget: QWidget, basename: str, data_fn=None) -> list[Path]:
     return written
 
 
+def show_menu(widget: QWidget, actions: list[QAction], pos) -> None:
+    """The export context menu at `pos` (widget coordinates). Tests replace this function."""
+    QMenu.exec(actions, widget.mapToGlobal(pos), None, widget)
+
+
 def attach_export(widget: QWidget, basename: str, data_fn: Callable[[], object] | None = None) -> QToolButton:
     """Give `widget` "Export figure…" and "Copy to clipboard" (context menu) and return a tool button for them.
 
@@ -248,18 +253,19 @@ def attach_export(widget: QWidget, basename: str, data_fn: Callable[[], object] 
 
     import pyqtgraph as pg
 
-    views = [widget] if isinstance(widget, pg.GraphicsView) else widget.findChildren(pg.GraphicsView)
-    for view in views:
-        # pyqtgraph opens its own menu on right-click and appends the scene's `contextMenu` actions to it;
-        # put ours there (in place of its generic "Export...") and stop Qt's context event from also
-        # reaching a parent's menu, so one right-click shows one menu.
-        view.scene().contextMenu = list(actions)
-        view.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
-    if views != [widget]:
+    if isinstance(widget, pg.GraphicsView):
+        # A plot: pyqtgraph opens its own menu on right-click and appends the scene's `contextMenu` actions;
+        # put ours there (in place of its generic "Export...") and keep Qt's context event from also reaching
+        # a parent's menu, so one right-click shows one menu.
+        widget.scene().contextMenu = list(actions)
+        widget.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+    else:
+        # Any other widget, including one that wraps a pyqtgraph view (whose items ignore Qt's context event,
+        # so it reaches us): our own two-entry menu.
+        for view in widget.findChildren(pg.GraphicsView):
+            view.scene().contextMenu = list(actions)
         widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        widget.customContextMenuRequested.connect(
-            lambda pos: QMenu.exec(actions, widget.mapToGlobal(pos), None, widget)
-        )
+        widget.customContextMenuRequested.connect(lambda pos: show_menu(widget, actions, pos))
     menu = QMenu(widget)
     menu.addActions(actions)
     button = QToolButton(widget)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QThreadPool
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,6 +27,7 @@ from explorer.dataset_actions import DatasetActions
 from explorer.panels import PANELS
 from explorer.panels.controls import ControlPanel
 from explorer.state import AppState
+from explorer.widgets.epoch_slider import EpochSlider
 from explorer.widgets.shortcuts import SHORTCUTS, ShortcutsDialog
 from explorer.worker import TrainingController
 
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         for action in (self.action_train, self.action_pause, self.action_stop):
             self.toolbar.addAction(action)
         self.toolbar.addSeparator()
+        self.epoch_slider = EpochSlider(self.state, self.toolbar)  # the epoch every insight panel shows
+        self.toolbar.addWidget(self.epoch_slider)
         self.addToolBar(self.toolbar)
         self.resize(1400, 900)
 
@@ -271,6 +274,8 @@ class MainWindow(QMainWindow):
         if not self.controller.shutdown(timeout_ms=1000):
             print("warning: the training thread did not end within a second", file=sys.stderr)
         self.datasets.cancel()
+        # Other panels' short jobs (class means, back queries) finish on their own; let them, briefly.
+        QThreadPool.globalInstance().waitForDone(500)
         try:
             self.save_session()
         except Exception:  # noqa: BLE001 - a settings file we cannot write must not block quitting

@@ -142,7 +142,12 @@ def build_report(
     if data.confusion is not None:
         metrics = insight.class_metrics(data.confusion)
         rows = [
-            [name, int(metrics["support"][k]), 100 * metrics["recall"][k], 100 * metrics["precision"][k]]
+            [
+                name,
+                int(metrics["support"][k]),
+                f"{100 * metrics['recall'][k]:.2f}",
+                f"{100 * metrics['precision'][k]:.2f}",
+            ]
             for k, name in enumerate(data.class_names)
         ]
         parts.append("<h2>Errors</h2>" + _img(files.get("confusion.png"), "confusion matrix", "wide"))

@@ -237,6 +237,11 @@ class TrainingController(QObject):
     def running(self) -> bool:
         return self.worker is not None
 
+    @property
+    def thread_done(self) -> bool:
+        """True once the training generator has returned (set in the worker thread itself)."""
+        return self._done.is_set()
+
     def start(self, config, dataset, network=None, name: str | None = None, parent_run=None):
         """Start a run (a new entry in the runs list). `network` continues training from those weights."""
         if self.running:

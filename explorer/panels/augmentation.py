@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core import augment as core_augment
 from core.preprocess import fit_scaling, scale_inputs, scaling_table
+from explorer.export import attach_export
 from explorer.panels.augmentation_experiment import RotationExperiment
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
@@ -111,18 +112,18 @@ class AugmentationPanel(QWidget):
         pick = QHBoxLayout()
         for widget in (QLabel("Image:"), self.split_combo, QLabel("#"), self.index_spin):
             pick.addWidget(widget)
-        pick.addSpacing(16)
+        pick.addStretch(1)
         angle_text = QLabel("&Angle:")
         angle_text.setBuddy(self.angle_slider)
-        pick.addWidget(angle_text)
-        pick.addWidget(self.angle_slider, 1)
-        pick.addWidget(self.angle_label)
         order_text = QLabel("&Order:")
         order_text.setBuddy(self.order_spin)
         background_text = QLabel("&Background:")
         background_text.setBuddy(self.cval_spin)
-        for widget in (order_text, self.order_spin, background_text, self.cval_spin):
-            pick.addWidget(widget)
+        knobs = QHBoxLayout()
+        knobs.addWidget(angle_text)
+        knobs.addWidget(self.angle_slider, 1)
+        for widget in (self.angle_label, order_text, self.order_spin, background_text, self.cval_spin):
+            knobs.addWidget(widget)
 
         self.original_view = ImageView(self, title="Original")
         self.original_view.setObjectName("originalView")
@@ -133,16 +134,20 @@ class AugmentationPanel(QWidget):
         self.difference_view.setToolTip("Red: pixels the rotation brightened; blue: pixels it darkened")
         for view in (self.original_view, self.rotated_view, self.difference_view):
             view.set_empty_text("Open a dataset to pick an image")
-        views = QHBoxLayout()
+        self.preview_box = QWidget(objectName="rotationPreview")
+        views = QHBoxLayout(self.preview_box)
+        views.setContentsMargins(0, 0, 0, 0)
         for view in (self.original_view, self.rotated_view, self.difference_view):
             views.addWidget(view)
+        pick.addWidget(attach_export(self.preview_box, "rotation_preview", self._preview_data))
 
         self.strip_grid = ImageGrid(self, thumbnail_size=52)
         self.strip_grid.setObjectName("angleStrip")
         self.strip_grid.setToolTip(
             "The same image at evenly spaced angles over the training's rotation range"
         )
-        self.strip_grid.setFixedHeight(108)
+        self.strip_grid.fit_columns(STRIP_STEPS)
+        self.strip_grid.setFixedHeight(112)
         self.strip_title = QLabel(objectName="angleStripTitle")
 
         self.batch_grid = ImageGrid(self, thumbnail_size=44)
@@ -157,13 +162,20 @@ class AugmentationPanel(QWidget):
         batch_head = QHBoxLayout()
         batch_head.addWidget(self.batch_title, 1)
         batch_head.addWidget(self.new_batch_button)
+        batch_head.addWidget(attach_export(self.batch_grid, "augmented_batch", lambda: self.batch))
+        strip_head = QHBoxLayout()
+        strip_head.addWidget(self.strip_title, 1)
+        strip_head.addWidget(
+            attach_export(self.strip_grid, "rotation_strip", lambda: self.strip_grid.model.images)
+        )
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(pick)
-        left_layout.addLayout(views, 3)
-        left_layout.addWidget(self.strip_title)
+        left_layout.addLayout(knobs)
+        left_layout.addWidget(self.preview_box, 2)
+        left_layout.addLayout(strip_head)
         left_layout.addWidget(self.strip_grid)
         left_layout.addLayout(batch_head)
         left_layout.addWidget(self.batch_grid, 2)
@@ -290,6 +302,13 @@ class AugmentationPanel(QWidget):
         bound = max(1.0, float(np.abs(difference).max()))
         self.difference_view.set_image(difference, levels=(-bound, bound), cmap="CET-D1")
 
+    def _preview_data(self):
+        """Original, rotated and difference stacked (3, 28, 28), for the export's .npy."""
+        if self.rotated is None:
+            return None
+        original = self.original_view.image().astype(np.float64)
+        return np.stack([original, self.rotated, self.rotated - original])
+
     def _training_range(self) -> float:
         config = self.state.config
         degrees = float(getattr(config, "rotate", 0.0) or 0.0)
@@ -299,7 +318,7 @@ class AugmentationPanel(QWidget):
         picked = self.current_image()
         training = self._training_range()
         degrees = training or float(self.degrees_spin.value())
-        where = "the training's range" if training else "the range below (training rotation is off)"
+        where = "the training's range" if training else "Range ±N on the right; training rotation is off"
         self.strip_title.setText(f"At {STRIP_STEPS} angles from −{degrees:g}° to +{degrees:g}° ({where})")
         if picked is None:
             self.strip_grid.set_empty_message("Open a dataset to pick an image")

@@ -29,10 +29,15 @@ from PySide6.QtWidgets import (
 from superqt.utils import create_worker
 
 from core import augment as core_augment
+from explorer.export import attach_export
+from explorer.worker import _Smoother, smoothing_span
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
 UPDATE_INTERVAL = 0.1  # seconds between batch updates sent to the GUI
-COLOURS = ("#7f7f7f", "#d62728")  # without, with rotation
+IDLE_TEXT = (
+    "Both runs use the settings on the left (the same network, optimiser and seed); only rotation differs"
+)
+COLOURS = ("#7f7f7f", "#d62728")  # without, with rotation, until the runs exist and bring their own colours
 
 
 def rotated_test_images(images: np.ndarray, degrees: float, seed: int = ROTATED_TEST_SEED) -> np.ndarray:
@@ -68,16 +73,27 @@ def run_experiment(base, dataset, degrees, scheme, train_limit, epochs, stop: th
     for which, (name, config) in enumerate(experiment_configs(base, degrees, scheme, train_limit, epochs)):
         trainer = Trainer(config, dataset)
         yield ("start", which, name, config)
-        pending: list[tuple[float, float, float, float]] = []
+        pending: list[tuple[float, ...]] = []
         last_send = time.perf_counter()
-        model = None
+        model = smooth_loss = smooth_accuracy = None
         for event in trainer.fit_iter():
             if stop.is_set():
                 yield ("stopped", which)
                 return
             if isinstance(event, BatchEvent):
+                if smooth_loss is None:  # the training panel's smoothing, so these curves read like any run's
+                    span = smoothing_span(event.batches)
+                    smooth_loss, smooth_accuracy = _Smoother(span), _Smoother(span)
+                x = event.epoch - 1 + event.batch / event.batches
                 pending.append(
-                    (event.epoch - 1 + event.batch / event.batches, event.loss, event.accuracy, event.lr)
+                    (
+                        x,
+                        event.loss,
+                        event.accuracy,
+                        event.lr,
+                        smooth_loss(event.loss),
+                        smooth_accuracy(event.accuracy),
+                    )
                 )
                 if time.perf_counter() - last_send >= UPDATE_INTERVAL:
                     yield ("batch", which, pending, event)
@@ -118,6 +134,7 @@ class RotationExperiment(QGroupBox):
             objectName="experimentLimitSpin", minimum=500, maximum=60000, singleStep=1000
         )
         self.limit_spin.setValue(10000)
+        self.limit_spin.setGroupSeparatorShown(True)
         self.limit_spin.setToolTip(
             "Train on the first N training images: 10,000 gives a clear answer in about a minute; 60,000 takes longer"
         )
@@ -136,7 +153,8 @@ class RotationExperiment(QGroupBox):
         )
         self.progress = QProgressBar(objectName="experimentProgress")
         self.progress.setTextVisible(True)
-        self.status_label = QLabel("Both runs use the settings on the left and the same seed", wordWrap=True)
+        self._showing_reason = False
+        self.status_label = QLabel(IDLE_TEXT, wordWrap=True)
         self.status_label.setObjectName("experimentStatus")
 
         self.plot = pg.PlotWidget(objectName="experimentPlot")
@@ -148,7 +166,9 @@ class RotationExperiment(QGroupBox):
         self.plot.setXRange(1, 3)
         self.plot.setYRange(80, 100)
         self.plot.addLegend(offset=(-10, 10))
-        self.plot.setToolTip("Test accuracy after each epoch, without (grey) and with (red) rotation")
+        self.plot.setToolTip(
+            "Test accuracy after each epoch, each run in its colour in the training panel's runs list"
+        )
         self.curves = [
             self.plot.plot([], [], pen=pg.mkPen(c, width=2), symbol="o", symbolSize=6, symbolBrush=c, name=n)
             for c, n in zip(COLOURS, ("without rotation", "with rotation"), strict=True)
@@ -175,6 +195,7 @@ class RotationExperiment(QGroupBox):
         for widget in (QLabel("Images"), self.limit_spin, QLabel("Epochs"), self.epochs_spin):
             knobs.addWidget(widget)
         knobs.addStretch(1)
+        knobs.addWidget(attach_export(self.plot, "rotation_experiment", self._curves_table))
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.stop_button)
@@ -217,8 +238,9 @@ class RotationExperiment(QGroupBox):
         elif self.state.training:
             reason = "Wait for the current training to finish (or stop it) to run the experiment."
         self.run_button.setEnabled(not reason and not self.running)
-        if reason and not self.running:
-            self.status_label.setText(reason)
+        if not self.running and (reason or self._showing_reason):
+            self.status_label.setText(reason or IDLE_TEXT)
+        self._showing_reason = bool(reason)
 
     def start(self) -> None:
         if self.running or not self.run_button.isEnabled():
@@ -233,6 +255,7 @@ class RotationExperiment(QGroupBox):
         for curve in self.curves:
             curve.setData([], [])
         self.empty_text.setVisible(False)
+        self.plot.enableAutoRange()
         self.progress.setRange(0, 2 * epochs)
         self.progress.setValue(0)
         self.status_label.setText(f"Rotating the test set by up to ±{self._degrees:g}°…")
@@ -263,18 +286,32 @@ class RotationExperiment(QGroupBox):
         kind, which = message[0], message[1]
         if kind == "start":
             _, _, name, config = message
-            self.runs[which] = self.state.new_run(config, name=f"experiment: {name}")
+            self.runs[which] = run = self.state.new_run(config, name=f"experiment: {name}")
+            # Draw each run in its own colour, the one the training panel gives it.
+            self.curves[which].setPen(pg.mkPen(run.colour, width=2))
+            self.curves[which].setSymbolBrush(run.colour)
+            self.curves[which].setSymbolPen(run.colour)
             self.status_label.setText(f"Training {name}…")
         elif kind == "batch":
             _, _, rows, event = message
             run = self.runs[which]
-            x, loss, accuracy, lr = (list(column) for column in zip(*rows, strict=True))
-            run.batch_x.extend(x)
-            run.batch_loss.extend(loss)
-            run.batch_accuracy.extend(accuracy)
-            run.batch_lr.extend(lr)
+            columns = np.asarray(rows, dtype=np.float64).T
+            for curve, values in zip(
+                (
+                    "batch_x",
+                    "batch_loss",
+                    "batch_accuracy",
+                    "batch_lr",
+                    "batch_loss_smooth",
+                    "batch_accuracy_smooth",
+                ),
+                columns,
+                strict=True,
+            ):
+                getattr(run, curve).extend(values)
             self.state.runUpdated.emit(run)
             if event is not None:
+                run.seconds = float(event.elapsed)
                 done = which * (self.progress.maximum() // 2) + event.epoch - 1 + event.batch / event.batches
                 self.progress.setValue(int(done))
         elif kind == "epoch":
@@ -319,6 +356,20 @@ class RotationExperiment(QGroupBox):
                 f"Done. On the rotated test set, rotation changed accuracy by {gain:+.2f} percentage points."
             )
         self._update_enabled()
+
+    def _curves_table(self) -> dict:
+        """Each run's test accuracy per epoch, for the export's .csv (empty cells where a run has no epoch)."""
+        histories = [run.history if run is not None else [] for run in self.runs]
+        epochs = max((len(h) for h in histories), default=0)
+
+        def column(history):
+            return [history[e]["test_accuracy"] if e < len(history) else "" for e in range(epochs)]
+
+        return {
+            "epoch": list(range(1, epochs + 1)),
+            "test_accuracy_without_rotation": column(histories[0]),
+            "test_accuracy_with_rotation": column(histories[1]),
+        }
 
     def _show_table(self) -> None:
         self.table.setHorizontalHeaderLabels(["Plain test set", f"Rotated test set (±{self._degrees:g}°)"])

@@ -10,7 +10,7 @@ while training and whenever the epoch slider moves.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -44,12 +43,16 @@ def input_range(model) -> tuple[float, float]:
 
 def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float, hi: float) -> dict:
     """Every label's optimised input and the network's outputs for it (runs in a worker)."""
-    rng = np.random.default_rng(0)  # the same start every time, so only the network's change moves the picture
+    rng = np.random.default_rng(
+        0
+    )  # the same start every time, so only the network's change moves the picture
     images = np.stack([insight.optimised_input(network, k, steps, l2, lo, hi, rng) for k in range(n_classes)])
     return {"images": images, "probs": network.forward(images.astype(network.weights[0].dtype))}
 
 
 class BackQueryPanel(QWidget):
+    title = "Back query"  # the tab's name
+
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.setObjectName("backQueryPanel")
@@ -120,7 +123,8 @@ class BackQueryPanel(QWidget):
         notice_row.addWidget(self.notice, 1)
         notice_row.addWidget(self.switch_button)
 
-        self.grid = ImageGrid(self, thumbnail_size=84)
+        self._thumbnail_size = 84
+        self.grid = ImageGrid(self, thumbnail_size=self._thumbnail_size)
         self.grid.setObjectName("backQueryGrid")
         self.grid.set_empty_message(EMPTY_TEXT)
         self.grid.setToolTip(
@@ -128,22 +132,18 @@ class BackQueryPanel(QWidget):
             "fed forward again (green corner: it recognises its own ideal digit). Click one to enlarge it."
         )
         self.grid.imageClicked.connect(self.select_label)
+        self.grid.installEventFilter(self)  # thumbnails grow with the panel's width
         self.large_view = ImageView(self)
         self.large_view.setObjectName("backQueryImage")
         self.large_view.set_empty_text(EMPTY_TEXT)
         self.bars = ProbabilityBars(self)
         self.bars.setObjectName("backQueryBars")
         self.bars.set_empty_text("The network's answer for the enlarged picture appears here.")
-        detail = QWidget(self)
-        detail_layout = QVBoxLayout(detail)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        detail_layout.addWidget(self.large_view, 3)
-        detail_layout.addWidget(self.bars, 2)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.grid)
-        splitter.addWidget(detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        self.bars.setMinimumHeight(240)
+        self.bars.setMaximumSize(520, 340)
+        detail = QHBoxLayout()
+        detail.addWidget(self.large_view, 3)
+        detail.addWidget(self.bars, 2, Qt.AlignmentFlag.AlignVCenter)
 
         self.export_buttons = self._attach_exports()
         for button in self.export_buttons:
@@ -151,7 +151,8 @@ class BackQueryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addLayout(notice_row)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.grid)
+        layout.addLayout(detail, 1)
 
         self._debounce = QTimer(self, singleShot=True, interval=300)
         self._debounce.timeout.connect(self.recompute)
@@ -222,6 +223,16 @@ class BackQueryPanel(QWidget):
         )
 
     # --- internals -----------------------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.grid and event.type() == QEvent.Type.Resize:
+            # all ten in one row, as large as the width allows; the grid is exactly one row high
+            size = int(np.clip(event.size().width() / 10 - 24, 48, 180))
+            if size != self._thumbnail_size:
+                self._thumbnail_size = size
+                self.grid.set_thumbnail_size(size)
+            self.grid.setFixedHeight(size + 2 * self.fontMetrics().height() + 28)
+        return super().eventFilter(watched, event)
+
     def _set_method(self, method: str) -> None:
         index = self.method_combo.findData(method)
         if index != self.method_combo.currentIndex():
@@ -257,7 +268,9 @@ class BackQueryPanel(QWidget):
             self.bars.set_probabilities(None, self._class_names())
             return
         lo, hi = self.display_range
-        pixels = np.clip((images - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8).reshape(-1, 28, 28)
+        pixels = (
+            np.clip((images - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8).reshape(-1, 28, 28)
+        )
         names = self._class_names()
         predicted = probs.argmax(axis=1)
         captions = [f"{names[k]}: sees {names[p]} {probs[k, p]:.0%}" for k, p in enumerate(predicted)]
@@ -272,7 +285,12 @@ class BackQueryPanel(QWidget):
         buttons = []
         for widget, basename, data_fn, text in (
             (self.grid, "backquery", lambda: self._data(), "Export pictures"),
-            (self.large_view, "backquery_selected", lambda: self._data(self.selected_label), "Export enlarged"),
+            (
+                self.large_view,
+                "backquery_selected",
+                lambda: self._data(self.selected_label),
+                "Export enlarged",
+            ),
         ):
             button = attach_export(widget, basename, data_fn)
             button.setText(text)

@@ -109,7 +109,7 @@ class ControlPanel(QWidget):
         self.hidden_edit = QLineEdit(objectName="hiddenLayersEdit", toolTip=TIPS["hidden"], placeholderText="512")
         self.activation_combo = combo("activationCombo", [(a, a) for a in ACTIVATIONS], TIPS["activation"])
         self.output_combo = combo(
-            "outputCombo", [((o, lo), text) for o, lo, text in OUTPUT_LOSS_PAIRS], TIPS["output"]
+            "outputCombo", [(f"{o}|{lo}", text) for o, lo, text in OUTPUT_LOSS_PAIRS], TIPS["output"]
         )
         self.optimizer_combo = combo("optimizerCombo", [(o, o) for o in OPTIMIZERS], TIPS["optimizer"])
         self.lr_spin = LearningRateSpin()
@@ -196,7 +196,7 @@ class ControlPanel(QWidget):
         try:
             self.hidden_edit.setText(format_hidden(config.hidden))
             self.activation_combo.setCurrentIndex(max(0, self.activation_combo.findData(config.activation)))
-            pair = self.output_combo.findData((config.output, config.loss))
+            pair = self.output_combo.findData(f"{config.output}|{config.loss}")
             self.output_combo.setCurrentIndex(max(0, pair))
             self.optimizer_combo.setCurrentIndex(max(0, self.optimizer_combo.findData(config.optimizer)))
             self.lr_spin.setValue(config.lr)
@@ -219,7 +219,7 @@ class ControlPanel(QWidget):
             self._field_errors[self.lr_spin] = (
                 "Learning rate: must be above 0; try 0.001 for rmsprop or adam, 0.1 for sgd."
             )
-        output, loss = self.output_combo.currentData()
+        output, loss = self.output_combo.currentData().split("|")
         rotate = float(self.rotation_spin.value())
         augment = self._base.augment
         if rotate > 0 and augment == "off":
@@ -279,7 +279,7 @@ class ControlPanel(QWidget):
         if config is None or config is self._published:
             return  # our own publication coming back
         self._base = config
-        self._recipe = next((n for n in recipes.names() if _matches(config, n)), self._recipe)
+        self._recipe = _closest_recipe(config)
         index = self.recipe_combo.findData(self._recipe)
         if index >= 0:
             self.recipe_combo.setCurrentIndex(index)
@@ -305,9 +305,7 @@ class ControlPanel(QWidget):
 
     def restore(self, recipe: str | None, config) -> None:
         """Fields from a saved session: its configuration, shown against its recipe (modified or not)."""
-        self._recipe = recipe if recipe in recipes.RECIPES else next(
-            (n for n in recipes.names() if _matches(config, n)), self._recipe
-        )
+        self._recipe = recipe if recipe in recipes.RECIPES else _closest_recipe(config)
         index = self.recipe_combo.findData(self._recipe)
         if index >= 0:
             self.recipe_combo.setCurrentIndex(index)
@@ -357,7 +355,10 @@ class ControlPanel(QWidget):
         self._loading_key = None
         dataset, error = result
         if error:
-            self.dataset_combo.remove_path(key) if key not in ("mnist", "fashion-mnist") else None
+            self.dataset_combo.blockSignals(True)  # removing the current row must not load its neighbour
+            if key not in ("mnist", "fashion-mnist"):
+                self.dataset_combo.remove_path(key)
+            self.dataset_combo.blockSignals(False)
             self._select_current_dataset()
             self.show_message(error, "error")
             self.state.statusMessage.emit(error)
@@ -444,19 +445,24 @@ def _load_dataset(key: str):
         return None, text if text.endswith(".") else text + "."
 
 
+def _same(mine, value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return tuple(mine or ()) == tuple(value)
+    if isinstance(value, float):
+        return mine is not None and abs(float(mine) - value) <= 1e-12 * max(1.0, abs(value))
+    return mine == value
+
+
 def _matches(config, recipe_name: str) -> bool:
     """Whether `config` has every setting the recipe names (dataset, size limit and seed are not the recipe's)."""
     recipe = recipes.RECIPES.get(recipe_name)
-    if recipe is None:
-        return False
-    for key, value in recipe.settings.items():
-        mine = getattr(config, key, None)
-        if isinstance(value, (tuple, list)):
-            if tuple(mine or ()) != tuple(value):
-                return False
-        elif isinstance(value, float):
-            if mine is None or abs(float(mine) - value) > 1e-12 * max(1.0, abs(value)):
-                return False
-        elif mine != value:
-            return False
-    return True
+    return recipe is not None and all(_same(getattr(config, k, None), v) for k, v in recipe.settings.items())
+
+
+def _closest_recipe(config) -> str:
+    """The recipe `config` matches, or else the one it shares the largest share of settings with."""
+    def share(name: str) -> float:
+        settings = recipes.RECIPES[name].settings
+        return sum(_same(getattr(config, k, None), v) for k, v in settings.items()) / max(1, len(settings))
+
+    return max(recipes.names(), key=share)

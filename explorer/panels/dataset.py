@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import create_worker
 
+from explorer.export import attach_export
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars
@@ -64,6 +66,7 @@ class DatasetPanel(QWidget):
         self.split = "train"
         self.predictions: np.ndarray | None = None  # predicted labels for the current split, or None
         self.current_index: int | None = None
+        self._counts = np.zeros(0, int)
         self._token = 0  # bumped whenever the dataset, split or model changes: older worker results are stale
         self._predicting = False
         self._prediction_pending = False
@@ -125,7 +128,10 @@ class DatasetPanel(QWidget):
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 0, 0, 0)
-        detail_layout.addWidget(self.image_caption)
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.image_caption, 1)
+        caption_row.addWidget(attach_export(self.image_view, "dataset_image", self._shown_image))
+        detail_layout.addLayout(caption_row)
         detail_layout.addWidget(self.image_view, 3)
         detail_layout.addWidget(self.prediction_label)
         detail_layout.addWidget(self.prob_bars, 2)
@@ -150,6 +156,12 @@ class DatasetPanel(QWidget):
         self.stats_tabs = QTabWidget(objectName="datasetStatsTabs")
         self.stats_tabs.addTab(self.counts_plot, "Class counts")
         self.stats_tabs.addTab(self.means_grid, "Class means")
+        # One export button in the tab bar's corner, for whichever tab is showing.
+        exports = QStackedWidget()
+        exports.addWidget(attach_export(self.counts_plot, "class_counts", self._counts_table))
+        exports.addWidget(attach_export(self.means_grid, "class_means", lambda: self.means_grid.model.images))
+        self.stats_tabs.setCornerWidget(exports)
+        self.stats_tabs.currentChanged.connect(exports.setCurrentIndex)
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(detail)
@@ -233,7 +245,15 @@ class DatasetPanel(QWidget):
         self._apply_filter()
         self._request_predictions()
 
+    def _shown_image(self):
+        return self.image_view.image()
+
+    def _counts_table(self) -> dict:
+        names = [str(n) for n in getattr(self.state.dataset, "class_names", ())]
+        return {"class": names, "count": [int(c) for c in self._counts]}
+
     def _set_counts(self, counts: np.ndarray, names: list[str]) -> None:
+        self._counts = counts
         y = np.arange(len(counts))
         self.counts_bars.setOpts(x0=np.zeros(len(counts)), y=y, width=counts, height=0.7)
         self.counts_plot.getAxis("left").setTicks([list(zip(y.tolist(), names, strict=True))])

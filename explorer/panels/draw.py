@@ -77,6 +77,7 @@ def class_probabilities(model, image_uint8: np.ndarray) -> np.ndarray:
 
 class DrawPanel(QWidget):
     title = "Draw"
+
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.setObjectName("drawPanel")
@@ -145,9 +146,9 @@ class DrawPanel(QWidget):
         buttons.addWidget(QLabel("Pen", self))
         buttons.addWidget(self.pen_spin)
         left = QVBoxLayout()
-        left.addWidget(self.canvas, 1)
         left.addLayout(buttons)
         left.addWidget(self.message_label)
+        left.addWidget(self.canvas, 1)
         views = QGridLayout()
         views.addWidget(self.input_view, 0, 0)
         views.addWidget(self.query_view, 0, 1)
@@ -214,10 +215,11 @@ class DrawPanel(QWidget):
         model = self._model
         if model is None or self.prepared.empty:
             self.probabilities = None
-            self.bars.set_probabilities(None, self._class_names())
-            self.prediction_label.setText(
-                "" if model is None else "Draw a digit to see what the network thinks"
+            self.bars.set_empty_text(
+                NO_MODEL if model is None else "Draw a digit to see the ten probabilities"
             )
+            self.bars.set_probabilities(None, self._class_names())
+            self.prediction_label.setText("")
             return
         self.probabilities = class_probabilities(model, self.prepared.image)
         top = int(np.argmax(self.probabilities))

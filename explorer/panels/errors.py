@@ -34,7 +34,7 @@ from explorer.widgets.latest_job import LatestJob
 from explorer.widgets.prob_bars import ProbabilityBars
 
 EMPTY_TEXT = "Train a model to see the test images it gets wrong."
-METRIC_COLUMNS = ("Class", "Test images", "Accuracy", "Precision", "Wrong")
+METRIC_COLUMNS = ("Class", "Images", "Accuracy", "Precision", "Wrong")
 
 
 def predict_test(model, images) -> np.ndarray:
@@ -42,6 +42,8 @@ def predict_test(model, images) -> np.ndarray:
 
 
 class ErrorsPanel(QWidget):
+    title = "Errors"  # the tab's name
+
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.setObjectName("errorsPanel")
@@ -64,7 +66,9 @@ class ErrorsPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.scorecard.setFont(font)
-        self.scorecard.setToolTip("Rashid's scorecard: how many of the test images the network classifies right")
+        self.scorecard.setToolTip(
+            "Rashid's scorecard: how many of the test images the network classifies right"
+        )
         self.normalise_check = QCheckBox("Row percentages", self)
         self.normalise_check.setObjectName("confusionNormaliseCheck")
         self.normalise_check.setShortcut("Ctrl+Shift+N")
@@ -133,7 +137,9 @@ class ErrorsPanel(QWidget):
         self.wrong_grid = ImageGrid(self, thumbnail_size=56)
         self.wrong_grid.setObjectName("misclassifiedGrid")
         self.wrong_grid.set_empty_message(EMPTY_TEXT)
-        self.wrong_grid.setToolTip("Every misclassified test image, the most confident mistakes first: true → predicted")
+        self.wrong_grid.setToolTip(
+            "Every misclassified test image, the most confident mistakes first: true → predicted"
+        )
         self.cell_grid = ImageGrid(self, thumbnail_size=56)
         self.cell_grid.setObjectName("confusionCellGrid")
         self.cell_grid.set_empty_message("Click a cell of the confusion matrix to list its images.")
@@ -195,7 +201,9 @@ class ErrorsPanel(QWidget):
         members = members[np.argsort(-self.probs[members, predicted], kind="stable")]
         self.cell_grid.set_indices(members)
         names = self._names()
-        self.cell_grid.set_empty_message(f"No test image of {names[true]} was predicted as {names[predicted]}.")
+        self.cell_grid.set_empty_message(
+            f"No test image of {names[true]} was predicted as {names[predicted]}."
+        )
         self.lists.setTabText(1, f"True {names[true]}, predicted {names[predicted]} ({members.size:,})")
         self.lists.setCurrentWidget(self.cell_grid)
 
@@ -209,9 +217,13 @@ class ErrorsPanel(QWidget):
         confidence = self.probs[index, predicted]
         self.image_view.set_image(image)
         verdict = "right" if true == predicted else "wrong"
-        self.image_view.set_title(f"Test image {index:,}: {names[true]}, predicted {names[predicted]} ({verdict})")
+        self.image_view.set_title(
+            f"Test image {index:,}: {names[true]}, predicted {names[predicted]} ({verdict})"
+        )
         prep = model.preprocessing or {}
-        x = scale_inputs(image, prep.get("scaling", model.config.scaling), prep, model.network.weights[0].dtype)
+        x = scale_inputs(
+            image, prep.get("scaling", model.config.scaling), prep, model.network.weights[0].dtype
+        )
         self.saliency_view.set_data(insight.saliency(model.network, x[0], predicted).reshape(28, 28))
         self.saliency_view.set_outline(image)
         self.saliency_view.set_title(f"Saliency of {names[predicted]} ({confidence:.0%})")
@@ -249,7 +261,10 @@ class ErrorsPanel(QWidget):
         self._show_matrix()
         self._fill_metrics()
         confidence = probs[np.arange(len(probs)), self.predicted]
-        captions = [f"{names[t]}→{names[p]} {c:.0%}" for t, p, c in zip(labels, self.predicted, confidence, strict=True)]
+        captions = [
+            f"{names[t]}→{names[p]} {c:.0%}"
+            for t, p, c in zip(labels, self.predicted, confidence, strict=True)
+        ]
         marks = self.predicted == labels
         for grid in (self.wrong_grid, self.cell_grid):
             grid.set_images(self.dataset.test_images, captions, marks)
@@ -268,7 +283,9 @@ class ErrorsPanel(QWidget):
     def _show_matrix(self) -> None:
         if self.confusion is None:
             return
-        self.matrix_view.set_matrix(self.confusion, self._names(), normalised=self.normalise_check.isChecked())
+        self.matrix_view.set_matrix(
+            self.confusion, self._names(), normalised=self.normalise_check.isChecked()
+        )
         if self.cell is not None:
             self.matrix_view.select(*self.cell)
 
@@ -290,6 +307,9 @@ class ErrorsPanel(QWidget):
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.metrics_table.setItem(k, column, item)
+        self.metrics_table.resizeColumnsToContents()
+        header = self.metrics_table.horizontalHeader()
+        self.metrics_table.setMinimumWidth(header.length() + 2 * self.metrics_table.frameWidth() + 4)
 
     def _attach_exports(self, top) -> None:
         try:

@@ -31,6 +31,8 @@ def compute_mean_gradients(model, images, labels) -> np.ndarray:
 
 
 class WeightsPanel(QWidget):
+    title = "Weights"  # the tab's name
+
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.setObjectName("weightsPanel")
@@ -43,14 +45,20 @@ class WeightsPanel(QWidget):
         self.unit: int | None = None
         self.job = LatestJob(self)
         self.job.done.connect(self._on_gradients)
-        self.job.failed.connect(lambda text: self.status_label.setText(f"Could not compute the gradients: {text}"))
+        self.job.failed.connect(
+            lambda text: self.status_label.setText(f"Could not compute the gradients: {text}")
+        )
         self.job.busyChanged.connect(
-            lambda busy: self.status_label.setText("Averaging input gradients over the test images…" if busy else "")
+            lambda busy: self.status_label.setText(
+                "Averaging input gradients over the test images…" if busy else ""
+            )
         )
 
         self.label_combo = QComboBox(self)
         self.label_combo.setObjectName("weightsLabelCombo")
-        self.label_combo.setToolTip("The label whose template is shown large and by which the units are sorted")
+        self.label_combo.setToolTip(
+            "The label whose template is shown large and by which the units are sorted"
+        )
         self.view_combo = QComboBox(self)
         self.view_combo.setObjectName("weightsViewCombo")
         self.view_combo.addItem("Linearised template", TEMPLATE)
@@ -70,7 +78,11 @@ class WeightsPanel(QWidget):
         )
         self.status_label = QLabel(self)
         controls = QHBoxLayout()
-        for text, widget in (("Label", self.label_combo), ("Show", self.view_combo), ("Sort units by", self.sort_combo)):
+        for text, widget in (
+            ("Label", self.label_combo),
+            ("Show", self.view_combo),
+            ("Sort units by", self.sort_combo),
+        ):
             controls.addWidget(QLabel(text, self))
             controls.addWidget(widget)
             controls.addSpacing(10)
@@ -85,7 +97,9 @@ class WeightsPanel(QWidget):
         self.heatmap = Heatmap(self)
         self.heatmap.setObjectName("weightsHeatmap")
         self.heatmap.set_empty_text(EMPTY_TEXT)
-        self.heatmap.setToolTip("Red pixels raise the label's score, blue pixels lower it; white ones do not matter")
+        self.heatmap.setToolTip(
+            "Red pixels raise the label's score, blue pixels lower it; white ones do not matter"
+        )
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

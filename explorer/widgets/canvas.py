@@ -96,9 +96,9 @@ class DrawingCanvas(QWidget):
 
     # --- geometry: widget <-> canvas -----------------------------------------------------------------------
     def canvas_rect(self) -> QRectF:
-        """Where the 280x280 drawing is shown in the widget: the largest centred square."""
+        """Where the 280x280 drawing is shown in the widget: the largest square, centred at the top."""
         side = min(self.width(), self.height())
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        return QRectF((self.width() - side) / 2, 0, side, side)
 
     def to_canvas(self, point: QPointF) -> QPointF:
         rect = self.canvas_rect()

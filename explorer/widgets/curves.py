@@ -22,11 +22,12 @@ def _plot(name: str, ylabel: str, units: str | None = None) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.setObjectName(name)
     item = plot.getPlotItem()
-    item.showGrid(x=True, y=True, alpha=0.15)
+    item.showGrid(x=False, y=False)
     for side in ("left", "bottom"):
         axis = item.getAxis(side)
         axis.setPen(pg.mkPen(AXIS_COLOUR))
         axis.setTextPen(pg.mkPen(AXIS_COLOUR))
+        axis.enableAutoSIPrefix(False)  # "accuracy (x0.001)" helps nobody
     item.setLabel("left", ylabel, units=units, color=AXIS_COLOUR)
     item.getAxis("left").setWidth(64)  # the same width on every plot keeps their epoch axes aligned
     item.setMenuEnabled(True)
@@ -79,13 +80,14 @@ class RunCurves:
         x = run.batch_x.array
         self.loss_raw.setData(x, run.batch_loss.array)
         self.loss_smooth.setData(x, run.batch_loss_smooth.array)
-        self.acc_smooth.setData(x, run.batch_accuracy_smooth.array)
+        self.acc_smooth.setData(x, 100.0 * run.batch_accuracy_smooth.array)
         self.lr.setData(x, run.batch_lr.array)
         ex = _epoch_x(run)
         for item, key in ((self.loss_train, "train_loss"), (self.loss_test, "test_loss"),
                           (self.acc_train, "train_accuracy"), (self.acc_test, "test_accuracy")):  # fmt: skip
-            ys = np.array([h.get(key, np.nan) for h in run.history], dtype=float)
-            ys = ys if ys.size else np.zeros(0)
+            ys = np.array([h.get(key, np.nan) for h in run.history], dtype=float).reshape(-1)
+            if "accuracy" in key:
+                ys = 100.0 * ys
             ok = np.isfinite(ys)
             item.setData(ex[ok], ys[ok])
 
@@ -107,10 +109,10 @@ class TrainingCurves(QWidget):
         super().__init__(parent)
         self.state = state
         self.loss_plot = _plot("lossPlot", "loss")
-        self.accuracy_plot = _plot("accuracyPlot", "accuracy")
+        self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)")
         self.lr_plot = _plot("lrPlot", "lr")
         self.lr_plot.setMinimumHeight(90)
-        self.lr_plot.getPlotItem().getAxis("left").setStyle(maxTickLevel=0)
+        self.lr_plot.getPlotItem().setLogMode(y=True)  # schedules span decades; a constant rate is a flat line
         self.accuracy_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.getPlotItem().setLabel("bottom", "epoch", color=AXIS_COLOUR)

@@ -8,6 +8,7 @@ until the user moves it; moving it back to the last epoch makes it follow again 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 
@@ -29,8 +30,8 @@ class EpochSlider(QWidget):
         self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.slider.setToolTip(
             "The epoch whose weights the back-query, weights and errors panels show. Drag it (or focus it and "
-            "use the arrow keys, Home and End) to watch the network at any past epoch; at the right end it "
-            "follows new epochs while training."
+            "use the arrow keys, Home and End; Ctrl+[ and Ctrl+] anywhere in the window) to watch the network at "
+            "any past epoch; at the right end it follows new epochs while training."
         )
         self.value_label = QLabel(self)
         self.value_label.setObjectName("epochSliderLabel")
@@ -42,6 +43,9 @@ class EpochSlider(QWidget):
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.value_label)
         self.slider.valueChanged.connect(self._on_value_changed)
+        for keys, step in (("Ctrl+[", -1), ("Ctrl+]", 1)):
+            shortcut = QShortcut(QKeySequence(keys), self, lambda s=step: self.step(s))
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         state.epochSelected.connect(lambda _epoch: self.refresh())
         state.runUpdated.connect(lambda _run: self.refresh())
         state.runsChanged.connect(self.refresh)
@@ -66,6 +70,11 @@ class EpochSlider(QWidget):
             return
         following = " (latest)" if self.state.follow_latest and epoch == epochs else ""
         self.value_label.setText(f"{epoch} of {epochs}{following}")
+
+    def step(self, delta: int) -> None:
+        """Show the previous (-1) or next (+1) epoch."""
+        if self.slider.isEnabled():
+            self.slider.setValue(self.slider.value() + delta)  # -> _on_value_changed
 
     def _on_value_changed(self, value: int) -> None:
         if self._updating:

@@ -250,6 +250,26 @@ class ImageGrid(QWidget):
         self.view.setIconSize(QSize(pixels, pixels))
         self._update_grid_size()
 
+    def fit_columns(self, columns: int, largest: int = 64) -> None:
+        """Size the thumbnails (up to `largest` pixels) so that `columns` of them fit side by side; for short
+        strips that should read as one row. 0 turns it off."""
+        self._fit = (int(columns), int(largest))
+        self._apply_fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._apply_fit()
+
+    def _apply_fit(self) -> None:
+        columns, largest = getattr(self, "_fit", (0, 0))
+        if columns <= 0:
+            return
+        scrollbar = self.view.verticalScrollBar().sizeHint().width()
+        cell = (self.width() - scrollbar - 8) // columns
+        pixels = int(np.clip(cell - 14, 16, largest))
+        if pixels != self.view.iconSize().width():
+            self.set_thumbnail_size(pixels)
+
     def fit_caption(self, widest_line: str) -> None:
         """Widen the cells so that a caption line as wide as `widest_line` fits without wrapping."""
         self._caption_width = self.view.fontMetrics().horizontalAdvance(widest_line) + 12
@@ -259,7 +279,8 @@ class ImageGrid(QWidget):
         pixels = self.view.iconSize().width()
         text_height = 2 * self.view.fontMetrics().height()
         # A fixed grid cell makes the layout uniform, which is what lets the view skip measuring each item.
-        width = max(pixels + 14, 76, getattr(self, "_caption_width", 0))
+        minimum = 76 if getattr(self, "_fit", (0,))[0] <= 0 else pixels + 14  # a fitted strip may be narrow
+        width = max(pixels + 14, minimum, getattr(self, "_caption_width", 0))
         self._delegate.cell = QSize(width, pixels + text_height + 8)
         self.view.setGridSize(self._delegate.cell)
         self.view.setSpacing(2)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 TOP_COLOUR = QColor("#1f77b4")
@@ -84,7 +84,9 @@ class ProbabilityBars(QWidget):
                 self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._empty_text
             )
             return
-        metrics = self.fontMetrics()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)  # the widest a name gets: bold, with the tick of the true label
         n = len(self._names)
         row_height = max(10.0, (self.height() - 8) / n)
         name_width = (
@@ -94,8 +96,6 @@ class ProbabilityBars(QWidget):
         bar_left = name_width
         bar_span = max(10.0, self.width() - name_width - pct_width - 4)
         top = self.top_class()
-        bold = QFont(self.font())
-        bold.setBold(True)
         for i, (name, p) in enumerate(zip(self._names, self._probs, strict=True)):
             y = 4 + i * row_height
             is_true = self._true == i

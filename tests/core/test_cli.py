@@ -145,21 +145,11 @@ def test_corrupt_model_file_is_one_line_on_stderr_and_exit_2(corrupt_model):
 
 
 def test_diverging_run_exits_2_with_the_divergence_message():
+    # three ReLU layers and plain SGD at lr 1000: the gradients overflow float32 within a few batches
     proc = run(
-        "train",
-        "--train-limit",
-        1000,
-        "--epochs",
-        1,
-        "--optimizer",
-        "sgd",
-        "--lr",
-        1000,
-        "--hidden",
-        64,
-        "--batch-size",
-        32,
-    )
+        "train", "--train-limit", 1000, "--epochs", 1, "--optimizer", "sgd", "--lr", 1000,
+        "--hidden", "256,256,256", "--batch-size", 32,
+    )  # fmt: skip
     line = assert_one_line_error(proc, "diverge")
     assert "learning rate" in line.lower()
 

@@ -119,7 +119,9 @@ def test_input_gradient_matches_finite_differences(activation, output):
     assert not insight.mean_input_gradient(net, batch, labels, 2).any()
     every = insight.mean_input_gradients(net, batch, labels, 4)
     for label in range(4):
-        np.testing.assert_allclose(every[label], insight.mean_input_gradient(net, batch, labels, label), rtol=1e-12)
+        np.testing.assert_allclose(
+            every[label], insight.mean_input_gradient(net, batch, labels, label), rtol=1e-12
+        )
 
 
 def test_confusion_matrix_metrics_and_misclassified_order():

@@ -337,3 +337,32 @@ def test_damaged_files_load_or_raise_dataset_error(tmp_path, name, cut, flips):
     else:
         assert ds.train_images.dtype == np.uint8 and ds.train_images.shape[1:] == (28, 28)
         assert ds.train_labels.max(initial=0) <= 9 and len(ds.train_labels) == len(ds.train_images)
+
+
+def test_a_garbled_npy_header_inside_an_npz_is_a_dataset_error(tmp_path):
+    text = "{'descr': '|u1', 'fortran_order': False, 'shape': (50,der': False, 'shape': (50,), }"  # as a fuzzer made
+    header = text.ljust(118) + "\n"
+    member = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin-1") + b"\x00" * 50
+    path = tmp_path / "garbled.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("x_test.npy", member)
+        zf.writestr("y_test.npy", member)
+    with pytest.raises(DatasetError, match=r"garbled.npz: array 'x_test' has a corrupt .npy header"):
+        datasets.load(path, cache=False)
+
+
+def test_pipes_devices_loops_and_folders_in_place_of_files(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "train-images-idx3-ubyte")  # opening it would block forever
+    (tmp_path / "t10k-images-idx3-ubyte").symlink_to(tmp_path / "t10k-images-idx3-ubyte")  # a loop
+    (tmp_path / "t10k-labels-idx1-ubyte").mkdir()
+    cases = {
+        tmp_path / "train-images-idx3-ubyte": "is not a regular file",
+        tmp_path / "t10k-images-idx3-ubyte": "no file or folder",
+        "/dev/zero": "is not a regular file",
+        tmp_path: "holds no dataset files",
+    }
+    for target, problem in cases.items():
+        with pytest.raises(DatasetError, match=problem):
+            datasets.load(target, cache=False)

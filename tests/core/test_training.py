@@ -1,0 +1,370 @@
+"""The trainer on real MNIST subsets: it learns, it is reproducible, it stops cleanly, it catches divergence; and
+TrainConfig refuses every bad value with one plain sentence."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from core.datasets import Dataset, load
+from core.network import forward_loss
+from core.training import BatchEvent, ConfigError, DivergenceError, EpochEvent, TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load("mnist")
+
+
+def subset(ds, n_train, n_test=500):
+    return Dataset(
+        name="mnist-subset",
+        class_names=ds.class_names,
+        train_images=ds.train_images[:n_train],
+        train_labels=ds.train_labels[:n_train],
+        test_images=ds.test_images[:n_test],
+        test_labels=ds.test_labels[:n_test],
+        source=ds.source,
+    )
+
+
+def config(**settings):
+    """A TrainConfig for tests: one BLAS thread (correctness needs no more, and shared machines stay quick)."""
+    settings.setdefault("threads", 1)
+    return TrainConfig(**settings)
+
+
+def run(trainer):
+    events = list(trainer.fit_iter())
+    return [e for e in events if isinstance(e, BatchEvent)], [e for e in events if isinstance(e, EpochEvent)]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(hidden=(64,), optimizer="rmsprop", lr=0.001, batch_size=32, epochs=3),  # Keras-like
+        dict(
+            hidden=(50,),
+            activation="sigmoid",
+            output="sigmoid",
+            loss="mse",
+            use_bias=False,
+            init="rashid",
+            optimizer="sgd",
+            lr=0.1,
+            batch_size=1,
+            epochs=1,
+            scaling="rashid",
+            targets="rashid",
+        ),  # Rashid's, online
+        dict(
+            hidden=(32, 32),
+            activation="tanh",
+            optimizer="adam",
+            lr=0.002,
+            batch_size=16,
+            epochs=2,
+            dropout=0.1,
+            l2=1e-4,
+        ),
+    ],
+)
+def test_a_few_hundred_steps_lower_the_loss_and_raise_the_accuracy(mnist, settings):
+    data = subset(mnist, 2000)
+    trainer = Trainer(config(**settings), data)
+    before = trainer.evaluate("test")
+    batches, epochs = run(trainer)
+    assert len(batches) >= 150
+    after = trainer.evaluate("test")
+    assert after["loss"] < 0.8 * before["loss"]
+    assert before["accuracy"] < 0.3 and after["accuracy"] > 0.6
+    first = np.mean([b.loss for b in batches[:20]])
+    last = np.mean([b.loss for b in batches[-20:]])
+    assert last < 0.7 * first
+    assert epochs[-1].test_accuracy == pytest.approx(after["accuracy"])
+    assert len(trainer.history) == len(epochs) == settings["epochs"]
+    h = trainer.history[-1]
+    assert h["epoch"] == settings["epochs"] and h["test_loss"] == pytest.approx(after["loss"])
+    json.dumps(trainer.history)  # plain numbers
+
+
+def test_events_count_batches_samples_and_running_averages(mnist):
+    data = subset(mnist, 1000)
+    trainer = Trainer(config(hidden=(16,), batch_size=300, epochs=2), data)
+    batches, epochs = run(trainer)
+    assert [(b.epoch, b.batch, b.batches, b.total_batches) for b in batches[:5]] == [
+        (1, 1, 4, 8),
+        (1, 2, 4, 8),
+        (1, 3, 4, 8),
+        (1, 4, 4, 8),
+        (2, 1, 4, 8),
+    ]
+    assert [b.samples_seen for b in batches] == [300, 600, 900, 1000, 1300, 1600, 1900, 2000]
+    # the last batch is short (100): the running average weighs batches by their size
+    first_epoch = batches[:4]
+    expected = sum(b.loss * n for b, n in zip(first_epoch, (300, 300, 300, 100), strict=True)) / 1000
+    assert first_epoch[-1].running_loss == pytest.approx(expected)
+    assert epochs[0].train_loss == pytest.approx(expected)
+    assert epochs[0].train_accuracy == pytest.approx(first_epoch[-1].running_accuracy)
+    assert all(b.lr == 0.001 for b in batches)
+    assert all(b2.elapsed >= b1.elapsed for b1, b2 in zip(batches, batches[1:], strict=False))
+    assert epochs[1].samples_per_second > 0 and epochs[1].epoch_seconds > 0
+
+
+def test_whole_set_batches_are_plain_gradient_descent(mnist):
+    trainer = Trainer(
+        config(hidden=(10,), init="he", optimizer="sgd", lr=0.5, batch_size=0, epochs=30),
+        subset(mnist, 500),
+    )
+    batches, _ = run(trainer)
+    assert len(batches) == 30 and all(b.batches == 1 for b in batches)
+    losses = [b.loss for b in batches]
+    assert losses[-1] < 0.6 * losses[0]
+
+
+def test_the_same_seed_gives_the_same_weights_and_curves(mnist):
+    data = subset(mnist, 600)
+    settings = dict(
+        hidden=(20,), batch_size=50, epochs=2, dropout=0.2, augment="random", rotate=15.0, shift=2
+    )
+    runs = []
+    for seed in (3, 3, 4):
+        trainer = Trainer(config(seed=seed, **settings), data)
+        batches, _ = run(trainer)
+        runs.append((trainer.network, [b.loss for b in batches]))
+    (a, la), (b, lb), (c, lc) = runs
+    assert la == lb and la != lc
+    for u, v in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(a.weights[0], c.weights[0])
+
+
+def test_rashid_augmentation_triples_the_epoch(mnist):
+    data = subset(mnist, 100)
+    plain = Trainer(config(hidden=(10,), batch_size=32, epochs=1), data)
+    tripled = Trainer(config(hidden=(10,), batch_size=32, epochs=1, augment="rashid", rotate=10.0), data)
+    (pb, _), (tb, te) = run(plain), run(tripled)
+    assert pb[-1].samples_seen == 100 and len(pb) == 4
+    assert tb[-1].samples_seen == 300 and len(tb) == 10 and tb[0].batches == 10
+    assert te[0].train_accuracy * 300 == pytest.approx(round(te[0].train_accuracy * 300))
+
+
+def test_rashid_online_learning_makes_rashids_update(mnist):
+    # batch 1, SGD, sigmoid + squared error, no biases: W += lr * ((t - o) o (1 - o)) a^T, layer by layer
+    data = subset(mnist, 1)
+    cfg = config(
+        hidden=(8,),
+        activation="sigmoid",
+        output="sigmoid",
+        loss="mse",
+        use_bias=False,
+        init="rashid",
+        optimizer="sgd",
+        lr=0.1,
+        batch_size=1,
+        epochs=1,
+        scaling="rashid",
+        targets="rashid",
+    )
+    trainer = Trainer(cfg, data)
+    w_ih, w_ho = (
+        w.astype(np.float64).T for w in trainer.network.weights
+    )  # Rashid's (outputs, inputs) layout
+    inputs = (data.train_images[0].reshape(-1, 1) / 255.0 * 0.99) + 0.01
+    targets = np.full((10, 1), 0.01)
+    targets[data.train_labels[0]] = 0.99
+    hidden = 1 / (1 + np.exp(-(w_ih @ inputs)))
+    final = 1 / (1 + np.exp(-(w_ho @ hidden)))
+    output_errors = targets - final
+    # Rashid's book propagates w_ho.T @ output_errors, leaving out the output's o (1 - o); the true gradient has it
+    hidden_errors = w_ho.T @ (output_errors * final * (1 - final))
+    w_ho += 0.1 * (output_errors * final * (1 - final)) @ hidden.T
+    w_ih += 0.1 * (hidden_errors * hidden * (1 - hidden)) @ inputs.T
+    run(trainer)
+    np.testing.assert_allclose(trainer.network.weights[0].T, w_ih, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(trainer.network.weights[1].T, w_ho, rtol=1e-4, atol=1e-6)
+
+
+DIVERGING = dict(
+    hidden=(64, 64),
+    activation="relu",
+    init="he",
+    scaling="standard",
+    optimizer="sgd",
+    lr=1000.0,
+    batch_size=32,
+    epochs=2,
+)
+
+
+def test_a_diverging_run_stops_naming_epoch_and_batch_and_keeps_the_last_good_weights(mnist):
+    trainer = Trainer(config(**DIVERGING), subset(mnist, 2000))
+    last_good, last_batch = None, None
+    with pytest.raises(DivergenceError) as caught:
+        for event in trainer.fit_iter():
+            last_good, last_batch = trainer.network.copy(), event.batch
+    message = str(caught.value)
+    assert last_batch is not None
+    assert f"Training diverged at epoch 1, batch {last_batch + 1}:" in message
+    assert "learning rate ten times smaller" in message and ("infinite" in message or "NaN" in message)
+    assert "\n" not in message
+    for w, good in zip(
+        trainer.network.weights + trainer.network.biases, last_good.weights + last_good.biases, strict=True
+    ):
+        assert np.all(np.isfinite(w))
+        np.testing.assert_array_equal(w, good)
+
+
+def test_closing_the_generator_early_leaves_a_usable_network(mnist):
+    data = subset(mnist, 1000)
+    trainer = Trainer(config(hidden=(32,), batch_size=50, epochs=3, threads=1), data)
+    before = [lim["num_threads"] for lim in threadpool_info() if lim["user_api"] == "blas"]
+    gen = trainer.fit_iter()
+    for event in gen:
+        if event.batch == 5:
+            assert [lim["num_threads"] for lim in threadpool_info() if lim["user_api"] == "blas"] == [
+                1
+            ] * len(before)
+            break
+    gen.close()
+    assert [lim["num_threads"] for lim in threadpool_info() if lim["user_api"] == "blas"] == before
+    assert all(np.all(np.isfinite(w)) for w in trainer.network.weights)
+    assert trainer.network.predict(trainer._x[:10]).shape == (10,)
+    assert trainer.history == []
+    result = trainer.evaluate()
+    assert 0 <= result["accuracy"] <= 1 and math.isfinite(result["loss"])
+    trainer.fit()  # and it can go on
+    assert len(trainer.history) == 3
+
+
+def test_training_further_starts_from_the_given_weights_without_changing_them(mnist):
+    data = subset(mnist, 500)
+    cfg = config(hidden=(16,), batch_size=50, epochs=1)
+    first = Trainer(cfg, data)
+    first.fit()
+    given = first.network.copy()
+    further = Trainer(cfg, data, network=given)
+    assert further.evaluate() == first.evaluate()
+    further.fit()
+    np.testing.assert_array_equal(
+        given.weights[0], first.network.weights[0]
+    )  # the caller's copy is untouched
+    assert not np.array_equal(further.network.weights[0], given.weights[0])
+    with pytest.raises(ConfigError, match="layer sizes"):
+        Trainer(config(hidden=(17,)), data, network=given)
+    with pytest.raises(ConfigError, match="biases"):
+        Trainer(config(hidden=(16,), use_bias=False), data, network=given)
+
+
+def test_no_test_split_gives_none_and_train_limit_takes_the_first_images(mnist):
+    data = subset(mnist, 400, n_test=0)
+    trainer = Trainer(config(hidden=(8,), batch_size=100, epochs=1, train_limit=300), data)
+    assert len(trainer._x) == 300
+    np.testing.assert_array_equal(trainer._x[5], data.train_images[5].reshape(-1) / np.float32(255))
+    _, epochs = run(trainer)
+    assert epochs[0].test_loss is None and epochs[0].test_accuracy is None
+    assert trainer.evaluate("test") is None
+
+
+def test_float64_and_epoch_snapshots_are_copies(mnist):
+    trainer = Trainer(config(hidden=(8,), batch_size=100, epochs=2, dtype="float64"), subset(mnist, 300))
+    _, epochs = run(trainer)
+    assert trainer.network.weights[0].dtype == np.float64
+    assert not np.array_equal(epochs[0].network.weights[0], epochs[1].network.weights[0])
+    np.testing.assert_array_equal(epochs[1].network.weights[0], trainer.network.weights[0])
+    loss, _ = forward_loss(epochs[1].network, trainer._x_test, trainer._target_table[trainer._y_test])
+    assert epochs[1].test_loss == pytest.approx(loss)
+
+
+@pytest.mark.parametrize("schedule", ["step", "exponential", "cosine"])
+def test_schedules_reach_the_events(mnist, schedule):
+    trainer = Trainer(
+        config(hidden=(8,), batch_size=100, epochs=2, lr=0.01, schedule=schedule, lr_decay=0.5),
+        subset(mnist, 200),
+    )
+    batches, _ = run(trainer)
+    lrs = [b.lr for b in batches]
+    assert lrs[0] == 0.01 and lrs[-1] < 0.01
+    if schedule == "step":
+        assert lrs == [0.01, 0.01, 0.005, 0.005]
+
+
+BAD = [
+    ("lr", 0, "lr must be greater than 0"),
+    ("lr", -0.1, "lr must be greater than 0"),
+    ("lr", float("nan"), "lr must be greater than 0"),
+    ("activation", "swish", "Unknown activation 'swish'"),
+    ("output", "linear", "Unknown output"),
+    ("loss", "hinge", "Unknown loss"),
+    ("init", "zeros", "Unknown init"),
+    ("optimizer", "adagrad", "Unknown optimizer"),
+    ("schedule", "cyclic", "Unknown schedule"),
+    ("scaling", "minmax", "Unknown scaling"),
+    ("targets", "soft", "Unknown targets"),
+    ("augment", "flip", "Unknown augment"),
+    ("dtype", "float16", "Unknown dtype"),
+    ("hidden", (512, 0), "at least 1 unit"),
+    ("hidden", (64.5,), "whole numbers"),
+    ("batch_size", -1, "batch_size must be a whole number of at least 0"),
+    ("batch_size", 2.5, "batch_size must be a whole number"),
+    ("epochs", 0, "epochs must be a whole number of at least 1"),
+    ("rotate", 200, "rotate must be at least 0 and at most 180"),
+    ("rotate", -5, "rotate must be at least 0"),
+    ("dropout", 1.0, "dropout must be at least 0 and below 1"),
+    ("dropout", -0.1, "dropout must be at least 0"),
+    ("l2", -1e-4, "l2 must be at least 0"),
+    ("momentum", 1.0, "momentum must be at least 0 and below 1"),
+    ("rho", 1.5, "rho must be"),
+    ("beta1", -0.1, "beta1 must be"),
+    ("beta2", 1.0, "beta2 must be"),
+    ("eps", 0, "eps must be greater than 0"),
+    ("lr_decay", 0, "lr_decay must be"),
+    ("lr_decay_epochs", 0, "lr_decay_epochs must be"),
+    ("shift", -1, "shift must be"),
+    ("shift", 20, "shift must be at most 14"),
+    ("elastic", -1, "elastic must be at least 0"),
+    ("elastic_sigma", 0, "elastic_sigma must be greater than 0"),
+    ("train_limit", -5, "train_limit must be"),
+    ("threads", -1, "threads must be"),
+    ("seed", -1, "seed must be"),
+    ("use_bias", "yes", "use_bias and shuffle must be true or false"),
+]
+
+
+@pytest.mark.parametrize("field,value,message", BAD)
+def test_validate_rejects_each_bad_value_in_one_plain_sentence(field, value, message):
+    cfg = TrainConfig(**{field: value})
+    with pytest.raises(ConfigError) as caught:
+        cfg.validate()
+    text = str(caught.value)
+    assert message in text
+    assert text.endswith(".") and "\n" not in text and text.count(". ") == 0
+
+
+def test_validate_rejects_inconsistent_settings():
+    with pytest.raises(ConfigError, match="augment is 'off'"):
+        TrainConfig(rotate=10.0).validate()
+    with pytest.raises(ConfigError, match="Rashid's augmentation needs an angle"):
+        TrainConfig(augment="rashid").validate()
+    with pytest.raises(ConfigError, match="lr_min"):
+        TrainConfig(schedule="cosine", lr=0.01, lr_min=0.1).validate()
+    TrainConfig().validate()
+    TrainConfig(hidden=(), augment="random", rotate=10.0, shift=2, elastic=34.0).validate()
+
+
+def test_from_dict_round_trips_json_and_rejects_unknown_keys():
+    cfg = TrainConfig(hidden=(128, 64), activation="tanh", augment="rashid", rotate=10.0, batch_size=1)
+    text = json.dumps(cfg.to_dict())
+    back = TrainConfig.from_dict(json.loads(text))
+    assert back == cfg and back.hidden == (128, 64)
+    with pytest.raises(ConfigError, match="Unknown setting.*learning_rate"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+    with pytest.raises(ConfigError, match="lr must be greater than 0"):
+        TrainConfig.from_dict({"lr": -1})
+
+
+def test_a_dataset_without_training_images_is_refused(mnist):
+    with pytest.raises(ConfigError, match="no training images"):
+        Trainer(config(), subset(mnist, 0))
