@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabWidget,
     QToolBar,
+    QWidget,
 )
 
 from explorer import settings as app_settings
@@ -247,6 +248,11 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(_bytes(store.value("window/geometry")))
         if store.value("window/state") is not None:
             self.restoreState(_bytes(store.value("window/state")))
+        # Splitters restore into their real size: lay the (still hidden) window out at its restored geometry first.
+        self.layout().activate()
+        for widget in self.findChildren(QWidget):
+            if widget.layout() is not None:
+                widget.layout().activate()
         for splitter in self.findChildren(QSplitter):
             saved = store.value(f"splitters/{splitter.objectName()}") if splitter.objectName() else None
             if saved is not None:

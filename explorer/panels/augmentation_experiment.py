@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import (
+    QApplication,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -214,6 +215,16 @@ class RotationExperiment(QGroupBox):
         state.datasetChanged.connect(lambda _dataset: self._update_enabled())
         state.configChanged.connect(self._on_config_changed)
         self._update_enabled()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        """Stop a running experiment and wait for its thread (quitting must not leave it training)."""
+        if self.running:
+            self._stop.set()
+            self.worker.quit()
+            QThreadPool.globalInstance().waitForDone(timeout_ms)
 
     def _on_config_changed(self, config) -> None:
         if not self.running:

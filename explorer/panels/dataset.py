@@ -51,9 +51,14 @@ def class_means(images: np.ndarray, labels: np.ndarray, n_classes: int) -> np.nd
     return means
 
 
-def predict_labels(model, images: np.ndarray) -> np.ndarray:
-    """The model's predicted label for every image (runs in a worker: a whole split takes about a second)."""
-    return np.argmax(model.predict_proba(images), axis=1) if len(images) else np.zeros(0, np.int64)
+def predict_labels(model, images: np.ndarray, chunk: int = 5000):
+    """The model's predicted label for every image, as a worker's generator: it yields between chunks so that a
+    stale job (the model changed again) can be abandoned at once; the labels are its return value."""
+    labels = np.zeros(len(images), np.int64)
+    for start in range(0, len(images), chunk):
+        labels[start : start + chunk] = np.argmax(model.predict_proba(images[start : start + chunk]), axis=1)
+        yield start
+    return labels
 
 
 class DatasetPanel(QWidget):
@@ -68,12 +73,15 @@ class DatasetPanel(QWidget):
         self.current_index: int | None = None
         self._counts = np.zeros(0, int)
         self._token = 0  # bumped whenever the dataset, split or model changes: older worker results are stale
-        self._predicting = False
+        self._prediction_worker = None  # at most one whole-split prediction runs at a time
         self._prediction_pending = False
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
         state.modelChanged.connect(self._on_model_changed)
         state.imageSelected.connect(self._on_image_selected)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._stop_predictions)
         self._on_dataset_changed(state.dataset)
 
     # --- construction --------------------------------------------------------------------------------------
@@ -313,16 +321,16 @@ class DatasetPanel(QWidget):
         if self.state.model is None or self.state.dataset is None:
             self._refresh_misclassified_check()
             return
-        if self._predicting:
+        if self._prediction_worker is not None:
             self._prediction_pending = True
+            self._prediction_worker.quit()  # its result would be stale: stop it at its next chunk
             return
         images, _ = split_arrays(self.state.dataset, self.split)
         if not len(images):
             return
-        self._predicting = True
         token = self._token
         self.count_label.setText(self.count_label.text().split(" · ")[0] + " · predicting…")
-        create_worker(
+        self._prediction_worker = create_worker(
             predict_labels,
             self.state.model,
             images,
@@ -333,6 +341,11 @@ class DatasetPanel(QWidget):
                 "finished": self._on_prediction_finished,
             },
         )
+
+    def _stop_predictions(self) -> None:
+        self._prediction_pending = False
+        if self._prediction_worker is not None:
+            self._prediction_worker.quit()
 
     def _on_predictions(self, token: int, predictions: np.ndarray) -> None:
         if token != self._token:
@@ -347,7 +360,7 @@ class DatasetPanel(QWidget):
         self.state.statusMessage.emit(f"Could not predict the dataset with this model: {error}")
 
     def _on_prediction_finished(self) -> None:
-        self._predicting = False
+        self._prediction_worker = None
         if self._prediction_pending:
             self._prediction_pending = False
             self._request_predictions()

@@ -132,6 +132,7 @@ class DrawPanel(QWidget):
             "the picture the network associates most with its guess"
         )
         for view in (self.input_view, self.query_view):
+            view.setMaximumHeight(330)  # square images: more height would only add blank bands
             view.empty_label.setWordWrap(True)
             view.title_label.setWordWrap(True)
         self.message_label = QLabel("", self)
@@ -155,9 +156,9 @@ class DrawPanel(QWidget):
         guess = QHBoxLayout()
         guess.addWidget(self.prediction_label, 1)
         right = QVBoxLayout()
-        right.addLayout(views, 3)
+        right.addLayout(views, 1)
         right.addLayout(guess)
-        right.addWidget(self.bars, 2)
+        right.addWidget(self.bars, 1)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 5)
         layout.addLayout(right, 4)

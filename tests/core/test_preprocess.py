@@ -24,12 +24,12 @@ def test_rashid_scaling():
 
 def test_standard_scaling_uses_the_training_sets_mean_and_std():
     train = np.array([[[0, 255], [0, 255]], [[51, 51], [51, 51]]], dtype=np.uint8)
-    # values / 255: 0, 1, 0, 1, 0.2 x4 -> mean 0.3; squares mean (2 + 4 * 0.04) / 8 = 0.27 -> var 0.18
+    # values / 255: 0, 1, 0, 1, 0.2 x4 -> mean 2.8 / 8 = 0.35; mean square 2.16 / 8 = 0.27 -> var 0.27 - 0.1225
     stats = fit_scaling(train, "standard")
-    assert stats["mean"] == pytest.approx(0.3) and stats["std"] == pytest.approx(np.sqrt(0.18))
+    assert stats["mean"] == pytest.approx(0.35) and stats["std"] == pytest.approx(np.sqrt(0.1475))
     x = scale_inputs(train, "standard", stats)
     assert x.mean() == pytest.approx(0.0, abs=1e-6) and x.std() == pytest.approx(1.0, rel=1e-5)
-    assert background_value("standard", stats) == pytest.approx(-0.3 / np.sqrt(0.18))
+    assert background_value("standard", stats) == pytest.approx(-0.35 / np.sqrt(0.1475))
     assert fit_scaling(train, "unit") == {"scaling": "unit", "mean": 0.0, "std": 1.0}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QLineEdit, QProgressBar, QPushButton
+from PySide6.QtWidgets import QComboBox, QLineEdit, QProgressBar, QPushButton, QSplitter
 
 from core import recipes
 from explorer.panels import PANELS
@@ -176,8 +176,9 @@ def test_settings_survive_a_restart(window, qtbot):
     find(window, "epochsSpin").setValue(7)
     find(window, "hiddenLayersEdit").setText("256,128")
     find(window, "seedSpin").setValue(42)
-    window.splitter.setSizes([400, 1000])
-    sizes = window.splitter.sizes()
+    splitter = window.findChild(QSplitter, "trainingSplitter")
+    splitter.setSizes([400, 300])
+    sizes = splitter.sizes()
     window.close()
 
     again = build_window()
@@ -188,4 +189,4 @@ def test_settings_survive_a_restart(window, qtbot):
     assert find(again, "seedSpin").value() == 42
     assert find(again, "recipeCombo").currentText() == f"{DEFAULT_RECIPE} (modified)"
     assert again.state.config.hidden == (256, 128) and again.state.config_error == ""
-    assert again.splitter.sizes() == sizes
+    assert again.findChild(QSplitter, "trainingSplitter").sizes() == sizes

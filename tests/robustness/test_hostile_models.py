@@ -191,7 +191,7 @@ def test_hostile_model_files_are_refused_and_run_nothing(good_model, tmp_path, f
     assert control.exists()
 
     marker = tmp_path / "pwned"
-    worst, messages = 0.0, {}
+    worst, messages = (0, 0, ""), {}
     for name, data in hostile_cases(members, meta, marker).items():
         target = tmp_path / "hostile" / f"{len(messages):02d}.npz"
         target.parent.mkdir(exist_ok=True)
@@ -209,13 +209,17 @@ def test_hostile_model_files_are_refused_and_run_nothing(good_model, tmp_path, f
         short = message.replace(str(target), "")
         assert str(target) in message and "\n" not in short and len(short) < 400, f"'{name}': {message}"
         assert peak <= MEMORY_FACTOR * len(data) + MEMORY_CONSTANT, f"'{name}': peak {peak} bytes"
-        worst = max(worst, peak / max(len(data), 1))
+        if peak > worst[0]:
+            worst = (peak, len(data), name)
         assert not marker.exists(), f"'{name}' ran its pickle payload"
         messages[name] = message.removeprefix(f"model file {target} ")
     for special in (tmp_path, tmp_path / "does-not-exist.npz"):
         with pytest.raises(ModelError):
             model_io.load(special)
     figures(f"{len(messages) + 2} hostile model files refused with ModelError; 0 payloads ran (marker never created)")
-    figures(f"worst allocation while refusing: {worst:.1f} x the file's size (+ 1 MB); allowed {MEMORY_FACTOR} x")
+    figures(
+        f"largest allocation while refusing: {worst[0] / 1024:.0f} KB for the {worst[1] / 1024:.0f} KB file "
+        f"'{worst[2]}' (allowed {MEMORY_FACTOR} x the file + 1 MB, whatever its headers claim)"
+    )
     for name in ("pickled object meta", "2 GB .npy header claim", "meta that is not JSON", "NaN in W0"):
         figures(f"  {name}: {messages[name]}")
