@@ -131,22 +131,26 @@ def _gaussian_matrix(n: int, sigma: float) -> np.ndarray:
 
 def _bilinear(images, source, rows, cols, cval):
     """Linear interpolation of images[source[n]] at (rows, cols) (n, H, W), as `map_coordinates(order=1,
-    mode="constant")` does it: a point outside [0, H-1] x [0, W-1] is `cval`, one inside mixes its 4 neighbours."""
+    mode="constant")` does it: a point outside [0, H-1] x [0, W-1] is `cval`, one inside mixes its 4 neighbours.
+    The images get one extra row and column (never weighted), so a whole-pixel read is exact, even at the edge."""
     n_in, h, w = images.shape
-    flat = images.reshape(-1)
+    padded = np.zeros((n_in, h + 1, w + 1), images.dtype)
+    padded[:, :h, :w] = images
+    flat = padded.reshape(-1)
     outside = (rows < 0) | (rows > h - 1) | (cols < 0) | (cols > w - 1)
-    r0 = np.clip(np.floor(rows), 0, h - 2)
-    c0 = np.clip(np.floor(cols), 0, w - 2)
+    r0 = np.clip(np.floor(rows), 0, h - 1)
+    c0 = np.clip(np.floor(cols), 0, w - 1)
     fr = (rows - r0).astype(images.dtype)
     fc = (cols - c0).astype(images.dtype)
-    base = ((np.asarray(source)[:, None, None] * h + r0) * w + c0).astype(np.intp)
+    stride = w + 1
+    base = ((np.asarray(source)[:, None, None] * (h + 1) + r0) * stride + c0).astype(np.intp)
     top = flat[base]
     top_right = flat[base + 1]
     top_right -= top
     top_right *= fc
     top += top_right
-    bottom = flat[base + w]
-    bottom_right = flat[base + (w + 1)]
+    bottom = flat[base + stride]
+    bottom_right = flat[base + (stride + 1)]
     bottom_right -= bottom
     bottom_right *= fc
     bottom += bottom_right

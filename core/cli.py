@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but an error becomes one line on stderr and exit 2 (through UsageError), never a usage dump."""
 
     def error(self, message):
-        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+        raise UsageError(f"{self.prog}: error: {message} (see `{self.prog} --help`)")
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -74,6 +74,7 @@ TRAIN_OPTIONS = [
     ("--lr", "lr", {"type": _number(float, 0.0), "help": "learning rate"}),
     ("--momentum", "momentum", {"type": _number(float, 0.0), "help": "momentum (momentum, nesterov)"}),
     ("--schedule", "schedule", {"help": "learning-rate schedule: constant, step, exponential, cosine"}),
+    ("--lr-min", "lr_min", {"type": _number(float, 0.0), "help": "cosine schedule: the final learning rate"}),
     ("--batch-size", "batch_size", {"type": _number(int, 0, "a whole number"), "help": "0: the whole set"}),
     ("--epochs", "epochs", {"type": _number(int, 1, "a whole number")}),
     ("--l2", "l2", {"type": _number(float, 0.0), "help": "L2 weight penalty"}),
@@ -290,7 +291,7 @@ def _error_line(message: str) -> None:
     message = " ".join(str(message).split())  # one line, whatever the message held
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
-    prefix = "" if message.startswith(f"{PROG}:") else f"{PROG}: error: "
+    prefix = "" if message.startswith(PROG) else f"{PROG}: error: "
     print(prefix + message, file=sys.stderr)
 
 

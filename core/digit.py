@@ -49,21 +49,18 @@ class PreparedDigit:
 def to_grey(image: np.ndarray) -> np.ndarray:
     """A 2-D float array in 0..1 from uint8 (0..255), float (0..1), or an RGB(A) array (H, W, 3|4)."""
     array = np.asarray(image)
+    integer = np.issubdtype(array.dtype, np.integer)
     if array.ndim == 3 and array.shape[2] in (3, 4):
-        rgb = array[..., :3].astype(np.float64)
         # ITU-R BT.601 luma, as Qt's and PIL's greyscale conversions use
-        array = rgb @ np.array([0.299, 0.587, 0.114])
-        if np.issubdtype(np.asarray(image).dtype, np.integer):
-            array = array / 255.0
+        array = array[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     elif array.ndim != 2:
         raise ValueError(f"expected a 2-D greyscale or an RGB image, got an array of shape {array.shape}")
-    elif np.issubdtype(array.dtype, np.integer):
-        array = array.astype(np.float64) / 255.0
-    else:
-        array = array.astype(np.float64)
     if array.size == 0:
         raise ValueError("the image is empty (no pixels)")
-    return np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0)
+    if integer:
+        return array.astype(np.float64) * (1 / 255.0)  # 0..255 -> 0..1, no cleaning needed
+    array = array.astype(np.float64)
+    return np.clip(np.where(np.isnan(array), 0.0, array), 0.0, 1.0)
 
 
 def border(image: np.ndarray) -> np.ndarray:

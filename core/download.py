@@ -105,7 +105,9 @@ class _GunzipHash:
 
     def feed(self, data: bytes) -> None:
         while data:
-            plain = self.inflater.decompress(data, self.limit - self.size + 1)
+            # at most 1 MB out per call (the rest waits in unconsumed_tail): a gzip bomb's 64 KB chunk would
+            # otherwise inflate to tens of MB at once
+            plain = self.inflater.decompress(data, min(1 << 20, self.limit - self.size + 1))
             self.size += len(plain)
             self.sha.update(plain)
             if self.size > self.limit:
@@ -137,9 +139,9 @@ def _describe(e: BaseException, timeout: float) -> str:
     )
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
         return f"no data for {timeout:g} s (the connection stalled or timed out)"
-    if isinstance(e, urllib.error.HTTPError):
-        return f"HTTP {e.code} {e.reason}"
-    return f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
+    if isinstance(e, urllib.error.HTTPError):  # one line: urllib's redirect-loop reason spans three
+        return " ".join(f"HTTP {e.code} {e.reason}".split())
+    return " ".join(f"{type(reason).__name__}: {reason}".split()) if str(reason) else type(reason).__name__
 
 
 def _stream(url: str, out, spec: tuple, timeout: float, tracker: _Tracker, name: str) -> None:
@@ -182,7 +184,9 @@ def _fetch(
             return tmp
         except _Failed as e:
             problems.append(f"{url}: {e}")
-        except (OSError, http.client.HTTPException, ValueError, zlib.error) as e:
+        except zlib.error as e:  # said plainly: zlib's own words ("Error -3 ...") mean nothing to a user
+            problems.append(f"{url}: the server sent something that is not a valid gzip file ({e})")
+        except (OSError, http.client.HTTPException, ValueError) as e:
             problems.append(f"{url}: {_describe(e, timeout)}")
         except BaseException:
             os.unlink(tmp)

@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky-relu")
@@ -143,15 +142,32 @@ class Workspace:
         self.tmp = [np.empty((batch, n), dtype) for n in outs]
         self.grads_W = [np.empty((a, b), dtype) for a, b in zip(sizes[:-1], outs, strict=True)]
         self.grads_b = [np.empty(n, dtype) if use_bias else None for n in outs]
+        self.batch, self.dtype, self._inputs = batch, dtype, None
+
+    def input_buffer(self, n_inputs: int) -> np.ndarray:
+        """A (batch, n_inputs) array to gather a batch's inputs into."""
+        if self._inputs is None:
+            self._inputs = np.empty((self.batch, n_inputs), self.dtype)
+        return self._inputs
 
 
 def loss_and_grads(
     net: Network, x, targets, loss="cross-entropy", l2=0.0, dropout=0.0, rng=None, workspace=None
 ):
-    """Mean loss over the batch, dL/dW_i, dL/db_i (None without biases) and the network's outputs.
+    """Mean loss over the batch (plus the L2 term), dL/dW_i, dL/db_i (None without biases) and the outputs.
 
     With a `workspace` the gradients and outputs are views into its arrays, overwritten by the next call.
     """
+    value, inputs, deltas, outputs = loss_and_deltas(net, x, targets, loss, dropout, rng, workspace)
+    grads_w, grads_b = grads_from_deltas(net, inputs, deltas, l2, workspace)
+    if l2 > 0:
+        value += 0.5 * l2 * sum(float(np.vdot(w, w)) for w in net.weights)
+    return value, grads_w, grads_b, outputs
+
+
+def loss_and_deltas(net: Network, x, targets, loss="cross-entropy", dropout=0.0, rng=None, workspace=None):
+    """Forward and backward without the weight gradients: the mean data loss (no L2), each layer's input a_i (after
+    dropout), each layer's dL/dz_i (already divided by the batch size) and the outputs. dL/dW_i = a_i^T dL/dz_i."""
     x = np.asarray(x, dtype=net.dtype)
     targets = np.asarray(targets, dtype=net.dtype)
     check_architecture(net.activation, net.output, loss)
@@ -176,27 +192,28 @@ def loss_and_grads(
     np.matmul(inputs[-1], net.weights[-1], out=z)
     if net.biases[-1] is not None:
         z += net.biases[-1]
-    out, delta = ws.acts[-1][:n], ws.deltas[-1][:n]
-    value = _output_loss_delta(z, targets, net.output, loss, out, delta)
-    if l2 > 0:
-        value += 0.5 * l2 * sum(float(np.vdot(w, w)) for w in net.weights)
+    out, deltas = ws.acts[-1][:n], [d[:n] for d in ws.deltas]
+    value = _output_loss_delta(z, targets, net.output, loss, out, deltas[-1])
+    for i in range(depth - 1, 0, -1):
+        d = deltas[i - 1]
+        np.matmul(deltas[i], net.weights[i].T, out=d)
+        if dropout > 0:
+            d *= masks[i - 1]
+            d *= 1.0 / (1.0 - dropout)
+        _activation_backward(d, ws.acts[i - 1][:n], net.activation, ws.tmp[i - 1][:n])
+    return value, inputs, deltas, out
 
-    for i in range(depth - 1, -1, -1):
-        gw = ws.grads_W[i]
-        np.matmul(inputs[i].T, delta, out=gw)
+
+def grads_from_deltas(net: Network, inputs, deltas, l2=0.0, workspace=None):
+    """dL/dW_i = a_i^T dL/dz_i + l2 W_i and dL/db_i = sum of dL/dz_i over the batch (None without biases)."""
+    ws = workspace or Workspace(net.layer_sizes, len(inputs[0]), net.dtype, net.use_bias)
+    for i, (a, d) in enumerate(zip(inputs, deltas, strict=True)):
+        np.matmul(a.T, d, out=ws.grads_W[i])
         if l2 > 0:
-            _axpy(l2, net.weights[i], gw)
+            _axpy(l2, net.weights[i], ws.grads_W[i])
         if net.biases[i] is not None:
-            np.sum(delta, axis=0, out=ws.grads_b[i])
-        if i > 0:
-            d = ws.deltas[i - 1][:n]
-            np.matmul(delta, net.weights[i].T, out=d)
-            if dropout > 0:
-                d *= masks[i - 1]
-                d *= 1.0 / (1.0 - dropout)
-            _activation_backward(d, ws.acts[i - 1][:n], net.activation, ws.tmp[i - 1][:n])
-            delta = d
-    return value, ws.grads_W, ws.grads_b, out
+            np.sum(d, axis=0, out=ws.grads_b[i])
+    return ws.grads_W, ws.grads_b
 
 
 def input_gradient(net: Network, x, label: int) -> np.ndarray:
@@ -305,8 +322,8 @@ def _output_loss_delta(z, targets, output, loss, out, delta) -> float:
 
 
 def _axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y += a * x in place, through BLAS axpy: one pass and no temporary array (x, y contiguous, same dtype)."""
-    get_blas_funcs("axpy", (x, y))(x.ravel(), y.ravel(), a=a)
+    """y += a * x (NumPy, not BLAS axpy, which OpenBLAS spreads over threads at a loss)."""
+    y += a * x
 
 
 def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 4096):
@@ -323,7 +340,5 @@ def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 40
                 z += b
             a = _activate(z, net.activation) if i < len(net.weights) - 1 else z
         out = outputs[s : s + chunk]
-        total += len(a) * _output_loss_delta(
-            a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a)
-        )
+        total += len(a) * _output_loss_delta(a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a))
     return total / max(1, len(x)), outputs

@@ -10,8 +10,8 @@ Each optimizer updates its parameters in place from their gradients g, following
                w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)  (b1 = 0.9, b2 = 0.999, eps = 1e-7)
 
 All state starts at zero. Adam's bias correction is folded into the step size, as Keras and the Adam paper's
-"efficient version" do. The updates run in preallocated buffers (BLAS axpy for the scaled adds), so a step makes no
-temporary arrays.
+"efficient version" do. The updates run in place with preallocated buffers, so a step makes no temporary
+arrays.
 
 A schedule gives the learning rate for update number `step` (0-based), with E = steps per epoch:
 
@@ -27,15 +27,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
 
 
-def _axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y += a * x in place (BLAS axpy: one pass, no temporary array)."""
-    get_blas_funcs("axpy", (x, y))(x.ravel(), y.ravel(), a=a)
+def _axpy(a: float, x: np.ndarray, y: np.ndarray, tmp: np.ndarray) -> None:
+    """y += a * x in place, through the buffer `tmp`. (NumPy rather than BLAS axpy: OpenBLAS runs axpy on several
+    threads for large arrays, which costs more than it saves, and far more when the cores are busy.)"""
+    np.multiply(x, a, out=tmp)
+    y += tmp
 
 
 class Optimizer:
@@ -49,9 +50,14 @@ class Optimizer:
 
 
 class SGD(Optimizer):
+    def __init__(self):
+        self.buffers = None
+
     def step(self, params, grads, lr):
-        for p, g in zip(params, grads, strict=True):
-            _axpy(-lr, g, p)
+        if self.buffers is None:
+            self.buffers = self._zeros(params)
+        for p, g, tmp in zip(params, grads, self.buffers, strict=True):
+            _axpy(-lr, g, p, tmp)
 
 
 @dataclass
@@ -60,18 +66,18 @@ class Momentum(Optimizer):
     nesterov: bool = False
 
     def __post_init__(self):
-        self.velocity = None
+        self.velocity = self.buffers = None
 
     def step(self, params, grads, lr):
         if self.velocity is None:
-            self.velocity = self._zeros(params)
+            self.velocity, self.buffers = self._zeros(params), self._zeros(params)
         m = self.momentum
-        for p, g, v in zip(params, grads, self.velocity, strict=True):
+        for p, g, v, tmp in zip(params, grads, self.velocity, self.buffers, strict=True):
             v *= m
-            _axpy(-lr, g, v)
+            _axpy(-lr, g, v, tmp)  # tmp = -lr g
             if self.nesterov:
-                _axpy(m, v, p)
-                _axpy(-lr, g, p)
+                p += tmp
+                _axpy(m, v, p, tmp)
             else:
                 p += v
 
@@ -89,13 +95,15 @@ class RMSprop(Optimizer):
         if self.mean_square is None:
             self.mean_square, self.buffers = self._zeros(params), self._zeros(params)
         for p, g, v, tmp in zip(params, grads, self.mean_square, self.buffers, strict=True):
-            np.multiply(g, g, out=tmp)
-            v *= self.rho
-            _axpy(1.0 - self.rho, tmp, v)
+            np.multiply(g, g, out=tmp)  # v += (1 - rho) (g^2 - v), which is rho v + (1 - rho) g^2
+            tmp -= v
+            tmp *= 1.0 - self.rho
+            v += tmp
             np.sqrt(v, out=tmp)
             tmp += self.eps
             np.divide(g, tmp, out=tmp)
-            _axpy(-lr, tmp, p)
+            tmp *= lr
+            p -= tmp
 
 
 @dataclass
@@ -115,15 +123,18 @@ class Adam(Optimizer):
         b1, b2 = self.beta1, self.beta2
         alpha = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         for p, g, m, v, tmp in zip(params, grads, self.m, self.v, self.buffers, strict=True):
-            m *= b1
-            _axpy(1.0 - b1, g, m)
-            np.multiply(g, g, out=tmp)
-            v *= b2
-            _axpy(1.0 - b2, tmp, v)
+            np.subtract(g, m, out=tmp)  # m += (1 - b1) (g - m)
+            tmp *= 1.0 - b1
+            m += tmp
+            np.multiply(g, g, out=tmp)  # v += (1 - b2) (g^2 - v)
+            tmp -= v
+            tmp *= 1.0 - b2
+            v += tmp
             np.sqrt(v, out=tmp)
             tmp += self.eps
             np.divide(m, tmp, out=tmp)
-            _axpy(-alpha, tmp, p)
+            tmp *= alpha
+            p -= tmp
 
 
 def make_optimizer(name: str, momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-7) -> Optimizer:

@@ -19,11 +19,22 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
 from core.augment import SCHEMES, augment_batch
-from core.network import ACTIVATIONS, INITS, LOSSES, OUTPUTS, Network, Workspace, forward_loss, init_network
-from core.network import loss_and_grads as _loss_and_grads
+from core.network import (
+    ACTIVATIONS,
+    INITS,
+    LOSSES,
+    OUTPUTS,
+    Network,
+    Workspace,
+    forward_loss,
+    grads_from_deltas,
+    init_network,
+    loss_and_deltas,
+)
 from core.optimizers import OPTIMIZERS, SCHEDULES, Schedule, make_optimizer
 from core.preprocess import SCALINGS, TARGETS, background_value, encode_targets, fit_scaling, scale_inputs
 
@@ -266,6 +277,7 @@ class Trainer:
             _check_network(network, sizes, config)
             network = network.astype(dtype)
         self.network: Network = network
+        self._augmenting = config.augment != "off" or config.shift > 0 or config.elastic > 0
         self.history: list[dict] = []
 
     # --- evaluation ---
@@ -299,10 +311,8 @@ class Trainer:
 
     def _run(self):
         cfg, net = self.config, self.network
-        n_records = len(self._x)
         copies = 3 if cfg.augment == "rashid" else 1
-        augmenting = cfg.augment != "off" or cfg.shift > 0 or cfg.elastic > 0
-        n_samples = n_records * copies
+        n_samples = len(self._x) * copies
         batch_size = min(cfg.batch_size or n_samples, n_samples)
         batches = -(-n_samples // batch_size)
         total = batches * cfg.epochs
@@ -315,66 +325,46 @@ class Trainer:
         ws = Workspace(net.layer_sizes, batch_size, net.dtype, net.use_bias, cfg.dropout > 0)
         params = net.weights + [b for b in net.biases if b is not None]
         grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
-        x_buf = np.empty((batch_size, self._x.shape[1]), net.dtype)
         t_buf = np.empty((batch_size, self.n_classes), net.dtype)
-        h, w = self.image_shape
+        online_sgd = batch_size == 1 and cfg.optimizer == "sgd"
         step, seen, active = 0, 0, 0.0
         resumed = time.perf_counter()
         for epoch in range(1, cfg.epochs + 1):
-            epoch_start_active = active
-            order = order_rng.permutation(n_records) if cfg.shuffle else np.arange(n_records)
+            epoch_start = active
             loss_sum = correct_sum = 0.0
             epoch_seen = 0
-            for b in range(batches):
-                lo, hi = b * batch_size, min((b + 1) * batch_size, n_samples)
-                n = hi - lo
-                if copies == 3:  # Rashid: the sample stream is record, +angle, -angle, next record, ...
-                    first = lo // 3
-                    records = order[first : (hi - 1) // 3 + 1]
-                    images = self._x[records].reshape(-1, h, w)
-                    x = augment_batch(images, cfg, noise_rng, self.background).reshape(-1, h * w)[
-                        lo - 3 * first :
-                    ][:n]
-                    y = np.repeat(self._y[records], 3)[lo - 3 * first :][:n]
-                elif augmenting:
-                    idx = order[lo:hi]
-                    x = augment_batch(self._x[idx].reshape(n, h, w), cfg, noise_rng, self.background).reshape(
-                        n, h * w
-                    )
-                    y = self._y[idx]
-                else:
-                    idx = order[lo:hi]
-                    x = np.take(self._x, idx, axis=0, out=x_buf[:n])
-                    y = self._y[idx]
+            for b, (x, y) in enumerate(self._epoch_batches(batch_size, order_rng, noise_rng, ws)):
+                n = len(y)
                 t = np.take(self._target_table, y, axis=0, out=t_buf[:n])
                 lr = schedule(step)
                 with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught just below
-                    loss, _, _, outputs = _loss_and_grads(
-                        net, x, t, cfg.loss, cfg.l2, cfg.dropout, noise_rng, ws
+                    loss, inputs, deltas, outputs = loss_and_deltas(
+                        net, x, t, cfg.loss, cfg.dropout, noise_rng, ws
                     )
-                    finite = math.isfinite(loss) and _finite(grads)
+                    if (
+                        online_sgd
+                    ):  # Rashid's online learning: no gradient arrays, one rank-1 update per layer
+                        finite = math.isfinite(loss) and _outer_products_finite(inputs, deltas)
+                    else:
+                        grads_from_deltas(net, inputs, deltas, cfg.l2, ws)
+                        finite = math.isfinite(loss) and _finite(grads)
                 if not finite:
-                    what = (
-                        "infinite"
-                        if math.isinf(loss)
-                        else "NaN"
-                        if math.isnan(loss)
-                        else "a gradient became infinite or NaN"
-                    )
-                    raise DivergenceError(
-                        f"Training diverged at epoch {epoch}, batch {b + 1}: "
-                        + (f"the loss became {what}" if what in ("infinite", "NaN") else what)
-                        + f". Try a learning rate ten times smaller ({lr / 10:g})."
-                    )
-                optimizer.step(params, grads, lr)
+                    raise DivergenceError(_divergence_message(epoch, b + 1, loss, lr))
+                if online_sgd:
+                    _online_sgd_update(net, inputs, deltas, lr, cfg.l2)
+                else:
+                    optimizer.step(params, grads, lr)
                 step += 1
                 seen += n
                 epoch_seen += n
-                correct = int(np.count_nonzero(np.argmax(outputs, axis=1) == y))
+                correct = (
+                    int(outputs[0].argmax() == y[0])
+                    if n == 1
+                    else int(np.count_nonzero(outputs.argmax(1) == y))
+                )
                 loss_sum += loss * n
                 correct_sum += correct
-                now = time.perf_counter()
-                active += now - resumed
+                active += time.perf_counter() - resumed
                 yield BatchEvent(
                     epoch,
                     b + 1,
@@ -390,9 +380,8 @@ class Trainer:
                 )
                 resumed = time.perf_counter()
             test = self.evaluate("test")
-            now = time.perf_counter()
-            active += now - resumed
-            epoch_seconds = active - epoch_start_active
+            active += time.perf_counter() - resumed
+            epoch_seconds = active - epoch_start
             event = EpochEvent(
                 epoch=epoch,
                 epochs=cfg.epochs,
@@ -410,10 +399,76 @@ class Trainer:
             yield event
             resumed = time.perf_counter()
 
+    def _epoch_batches(self, batch_size, order_rng, noise_rng, ws):
+        """(inputs, labels) of each batch of one epoch: a shuffled pass over the records, augmented if asked.
+
+        Without augmentation a batch is gathered by index into a preallocated buffer. With it, records are
+        augmented a chunk at a time (a whole number of batches, so no batch straddles two chunks); Rashid's scheme
+        expands each record into three consecutive samples.
+        """
+        cfg = self.config
+        n = len(self._x)
+        order = order_rng.permutation(n) if cfg.shuffle else np.arange(n)
+        if not self._augmenting:
+            x_buf = ws.input_buffer(self._x.shape[1])
+            for lo in range(0, n, batch_size):
+                idx = order[lo : lo + batch_size]
+                yield np.take(self._x, idx, axis=0, out=x_buf[: len(idx)]), self._y[idx]
+            return
+        copies = 3 if cfg.augment == "rashid" else 1
+        h, w = self.image_shape
+        per_chunk = batch_size * max(1, -(-_AUGMENT_CHUNK // batch_size))  # records; a multiple of batch_size
+        for start in range(0, n, per_chunk):
+            idx = order[start : start + per_chunk]
+            parts = [
+                augment_batch(
+                    self._x[idx[k : k + _AUGMENT_CHUNK]].reshape(-1, h, w), cfg, noise_rng, self.background
+                )
+                for k in range(0, len(idx), _AUGMENT_CHUNK)
+            ]
+            x = (parts[0] if len(parts) == 1 else np.concatenate(parts)).reshape(-1, h * w)
+            y = np.repeat(self._y[idx], copies) if copies > 1 else self._y[idx]
+            for lo in range(0, len(x), batch_size):
+                yield x[lo : lo + batch_size], y[lo : lo + batch_size]
+
+
+_AUGMENT_CHUNK = 512  # records augmented per call
+
+
+def _divergence_message(epoch, batch, loss, lr) -> str:
+    what = (
+        "the loss became infinite"
+        if math.isinf(loss)
+        else "the loss became NaN"
+        if math.isnan(loss)
+        else "a gradient became infinite or NaN"
+    )
+    return f"Training diverged at epoch {epoch}, batch {batch}: {what}. Try a learning rate ten times smaller ({lr / 10:g})."
+
+
+def _outer_products_finite(inputs, deltas) -> bool:
+    """True if every a_i d_i^T is finite: |a_j d_k| <= |a| |d|, so a finite, small-enough product of norms suffices."""
+    for a, d in zip(inputs, deltas, strict=True):
+        bound = float(np.vdot(a, a)) * float(np.vdot(d, d))
+        if not bound < 1e70:  # (3.4e38)^2 is float32's limit for the squared product; NaN fails too
+            return False
+    return True
+
+
+def _online_sgd_update(net, inputs, deltas, lr, l2) -> None:
+    """W_i -= lr (a_i d_i^T + l2 W_i) and b_i -= lr d_i for one sample, as in-place BLAS rank-1 updates (ger)."""
+    for w, b, a, d in zip(net.weights, net.biases, inputs, deltas, strict=True):
+        if l2 > 0:
+            w *= 1.0 - lr * l2
+        # W is C-ordered (in, out), so W.T is a Fortran-ordered (out, in) matrix that ger updates in place
+        get_blas_funcs("ger", (w,))(-lr, d[0], a[0], a=w.T, overwrite_a=True)
+        if b is not None:
+            b -= lr * d[0]
+
 
 def _finite(arrays) -> bool:
-    """True if every array is finite: the sum of squares (one BLAS pass each) is NaN or inf otherwise."""
-    return all(math.isfinite(float(np.vdot(a, a))) for a in arrays)
+    """True if every array is finite: one inf or NaN makes the sum inf or NaN (one pass each, no copies)."""
+    return all(math.isfinite(float(a.sum())) for a in arrays)
 
 
 def _check_network(network: Network, sizes: list[int], config: TrainConfig) -> None:

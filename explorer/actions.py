@@ -186,13 +186,15 @@ def _figure_inputs(window):
     return model, dataset, list(model.history), (run.name if run else "")
 
 
-def _compute(model, dataset):
-    """Worker: the figures' numbers and every file but the curves (QPainter on QImage is thread-safe)."""
-    from explorer.figures import compute, render_files
+def _compute(model, dataset, history):
+    """Worker: the figures' numbers and every figure file (QPainter on QImage and QSvgGenerator is thread-safe)."""
+    from explorer.figures import compute, render_curves, render_files
 
     start = time.perf_counter()
     data = compute(model, dataset)
-    return data, render_files(data), time.perf_counter() - start
+    files = render_files(data)
+    files.update(render_curves(history))
+    return data, files, time.perf_counter() - start
 
 
 def export_figures(window, folder: str | None = None):
@@ -224,7 +226,7 @@ def export_figures(window, folder: str | None = None):
         _remember(outdir)
         _status(window, f"Exported {len(written)} files to {outdir}.")
 
-    return create_worker(_compute, model, dataset, _connect={"returned": done})
+    return create_worker(_compute, model, dataset, history, _connect={"returned": done})
 
 
 def export_report(window, path: str | None = None):
@@ -259,7 +261,7 @@ def export_report(window, path: str | None = None):
         _remember(path)
         _status(window, f"Wrote the report to {path}.")
 
-    return create_worker(_compute, model, dataset, _connect={"returned": done})
+    return create_worker(_compute, model, dataset, history, _connect={"returned": done})
 
 
 def export_run_metrics(window, folder: str | None = None) -> list[Path]:

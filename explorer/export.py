@@ -305,13 +305,14 @@ def write_files(outdir: Path, files: dict[str, bytes]) -> list[Path]:
 
 
 def render_all_from(model, data, files, history=None, dataset=None, run_name: str = "", compute_seconds=None):
-    """`files` (from figures.render_files) plus the curves and report.html. GUI thread: curves use pyqtgraph."""
+    """`files` (from figures.render_files) plus the curves (unless there) and report.html."""
     from explorer.figures import render_curves
     from explorer.report import build_report
 
     history = list(model.history if history is None else history)
     files = dict(files)
-    files.update(render_curves(history))
+    if "curves.png" not in files:
+        files.update(render_curves(history))
     timings = {} if compute_seconds is None else {"figures computed in": f"{compute_seconds:.1f} s"}
     html = build_report(model, data, files, history, dataset, run_name=run_name, timings=timings)
     files["report.html"] = html.encode("utf-8")

@@ -1,9 +1,9 @@
 """A model's figures drawn without any window: back queries, weight templates, confusion matrix, mistakes, curves.
 
 Two steps, so the app can keep its GUI thread free: `compute(model, dataset)` does the numbers (NumPy, any
-thread; the optimised inputs of a ReLU network take about a second), and `render_files(data)` turns them into
-file contents (PNG through `QImage` + `QPainter`, which are safe off the GUI thread; `.npy`; `.csv`). Only the
-curves use pyqtgraph items, which belong to the GUI thread: `render_curves(history)`.
+thread; the optimised inputs of a ReLU network take about a second), and `render_files(data)` and
+`render_curves(history)` turn them into file contents: PNG through `QImage` + `QPainter` and SVG through
+`QSvgGenerator` (explorer/chart.py), which are safe off the GUI thread, plus `.npy` and `.csv`.
 
 Images go through a colour map as uint8 arrays and are enlarged by whole pixels (each MNIST pixel a crisp
 square); back queries are grey from the input range's low end (black) to its high end (white); weight templates
@@ -361,54 +361,12 @@ def render_files(data: FigureData) -> dict[str, bytes]:
     return files
 
 
-CURVE_COLOURS = {"train": "#1f77b4", "test": "#d62728"}
-
-
 def render_curves(history: list[dict], width: int = 1000, height: int = 420) -> dict[str, bytes]:
-    """curves.png, curves.svg and curves.csv: loss and accuracy per epoch, train and test. GUI thread only."""
-    import pyqtgraph as pg
-    import pyqtgraph.exporters as pge
+    """curves.png, curves.svg and curves.csv: loss and accuracy per epoch, train and test (any thread)."""
+    from explorer.chart import curves_png, curves_svg
 
-    from explorer.export import render_svg
-
-    window = pg.GraphicsLayoutWidget()
-    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # laid out and drawn, never on screen
-    window.setBackground("w")
-    window.resize(width, height)
-    epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(history)]
-    for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
-        plot = window.addPlot(title=f"<span style='color:#222;font-size:13pt'>{title} per epoch</span>")
-        plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10), labelTextColor="#222")
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setLabel("bottom", "epoch", color="#222")
-        for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen("#222")
-            plot.getAxis(axis).setPen("#888")
-        for split, colour in CURVE_COLOURS.items():
-            values = [h.get(f"{split}_{key}") for h in history]
-            points = [
-                (x, float(v)) for x, v in zip(epochs, values, strict=False) if isinstance(v, (int, float))
-            ]
-            if points:
-                xs, ys = zip(*points, strict=False)
-                pen = pg.mkPen(
-                    colour, width=2, style=Qt.PenStyle.SolidLine if split == "test" else Qt.PenStyle.DashLine
-                )
-                plot.plot(
-                    xs, ys, pen=pen, symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None, name=split
-                )
-        if not history:
-            text = pg.TextItem("No per-epoch history in this model", color="#666", anchor=(0.5, 0.5))
-            plot.addItem(text)
-    window.show()
-    window.repaint()
-    try:
-        exporter = pge.ImageExporter(window.ci)
-        exporter.params.param("width").setValue(width, blockSignal=exporter.widthChanged)
-        exporter.params.param("height").setValue(height, blockSignal=exporter.heightChanged)
-        files = {"curves.png": png_bytes(exporter.export(toBytes=True)), "curves.svg": render_svg(window)}
-    finally:
-        window.close()
-        window.deleteLater()
-    files["curves.csv"] = csv_bytes(history_columns(history))
-    return files
+    return {
+        "curves.png": png_bytes(curves_png(history, width, height)),
+        "curves.svg": curves_svg(history, width, height),
+        "curves.csv": csv_bytes(history_columns(history)),
+    }

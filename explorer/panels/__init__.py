@@ -12,8 +12,8 @@ PANELS: list[type] = [
     TrainingPanel,
     DatasetPanel,
     AugmentationPanel,
-    DrawPanel,
     BackQueryPanel,
     WeightsPanel,
     ErrorsPanel,
+    DrawPanel,
 ]

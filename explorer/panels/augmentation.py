@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -30,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from core import augment as core_augment
-from core.preprocess import fit_scaling, scale_inputs, scaling_table
 from explorer.export import attach_export
 from explorer.panels.augmentation_experiment import RotationExperiment
+from explorer.widgets.batch_preview import BatchPreview, to_display
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 
@@ -40,18 +39,11 @@ RENDER_DELAY_MS = (
     30  # the slider's renders wait this long for the next move, so only the latest angle renders
 )
 STRIP_STEPS = 9
-BATCH_RECORDS = 24
 MODES = (
     ("off", "Off: train on the images as they are"),
     ("random", "Random rotation: a new angle in ±N° per image, every epoch"),
     ("rashid", "Rashid's: each image also at +N° and −N° (3× the samples)"),
 )
-
-
-def to_display(images: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Scaled (or float pixel) images mapped back to uint8 0..255 for the thumbnails."""
-    span = high - low if high != low else 1.0
-    return np.clip(np.rint((np.asarray(images, np.float64) - low) / span * 255.0), 0, 255).astype(np.uint8)
 
 
 class AugmentationPanel(QWidget):
@@ -63,9 +55,7 @@ class AugmentationPanel(QWidget):
         self.state = state
         self.render_count = 0  # how many times the preview rendered (the debounce test reads it)
         self.rotated: np.ndarray | None = None  # the rotated image now shown (float64, 28x28)
-        self.batch: np.ndarray | None = None  # the augmented batch now shown (scaled floats)
         self._batch_seed = 0
-        self._scaling_cache: dict = {}
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_DELAY_MS)
         self._render_timer.timeout.connect(self.render_preview)
         self._build()
@@ -150,19 +140,9 @@ class AugmentationPanel(QWidget):
         self.strip_grid.setFixedHeight(112)
         self.strip_title = QLabel(objectName="angleStripTitle")
 
-        self.batch_grid = ImageGrid(self, thumbnail_size=44)
-        self.batch_grid.setObjectName("batchPreview")
-        self.batch_grid.setToolTip(
-            "A random training batch exactly as the trainer sees it: scaled and augmented by the trainer's own "
-            "function with the current settings"
-        )
-        self.new_batch_button = QPushButton("&New batch", objectName="newBatchButton")
-        self.new_batch_button.setToolTip("Draw another random batch with the same settings (shortcut: Alt+N)")
-        self.batch_title = QLabel(objectName="batchTitle")
-        batch_head = QHBoxLayout()
-        batch_head.addWidget(self.batch_title, 1)
-        batch_head.addWidget(self.new_batch_button)
-        batch_head.addWidget(attach_export(self.batch_grid, "augmented_batch", lambda: self.batch))
+        self.batch_preview = BatchPreview(self)
+        self.batch_grid = self.batch_preview.grid
+        self.new_batch_button = self.batch_preview.new_batch_button
         strip_head = QHBoxLayout()
         strip_head.addWidget(self.strip_title, 1)
         strip_head.addWidget(
@@ -177,8 +157,7 @@ class AugmentationPanel(QWidget):
         left_layout.addWidget(self.preview_box, 2)
         left_layout.addLayout(strip_head)
         left_layout.addWidget(self.strip_grid)
-        left_layout.addLayout(batch_head)
-        left_layout.addWidget(self.batch_grid, 2)
+        left_layout.addWidget(self.batch_preview, 2)
 
         self.mode_combo = QComboBox(objectName="augmentModeCombo")
         for key, text in MODES:
@@ -237,7 +216,7 @@ class AugmentationPanel(QWidget):
         return dataset.train_images, dataset.train_labels
 
     def _on_dataset_changed(self, dataset) -> None:
-        self._scaling_cache.clear()
+        self.batch_preview.clear_cache()
         self._on_split_changed()
         self.new_batch()
 
@@ -335,46 +314,12 @@ class AugmentationPanel(QWidget):
         self.render_batch(np.random.default_rng(self._batch_seed))
 
     def render_batch(self, rng: np.random.Generator) -> None:
-        dataset, config = self.state.dataset, self.state.config
-        if dataset is None or config is None or not len(dataset.train_images):
-            self.batch = None
-            self.batch_title.setText("Batch preview")
-            self.batch_grid.set_empty_message("Open a dataset with training images to preview a batch")
-            self.batch_grid.set_images(np.zeros((0, 28, 28), np.uint8))
-            return
-        limit = int(getattr(config, "train_limit", 0) or 0) or None
-        pool = dataset.train_images[:limit]
-        labels = dataset.train_labels[:limit]
-        records = BATCH_RECORDS // 3 if config.augment == "rashid" else BATCH_RECORDS
-        picked = np.sort(rng.choice(len(pool), size=min(records, len(pool)), replace=False))
-        stats = self._scaling_stats(pool, config.scaling)
-        table = scaling_table(config.scaling, stats, np.float64)
-        scaled = scale_inputs(pool[picked], config.scaling, stats, np.dtype(config.dtype)).reshape(-1, 28, 28)
-        try:
-            self.batch = core_augment.augment_batch(scaled, config, rng, float(table[0]))
-        except ValueError as exc:  # an invalid configuration: say so and keep the last batch
-            self.batch_title.setText(f"Batch preview unavailable: {exc}")
-            return
-        names = [str(n) for n in dataset.class_names]
-        if config.augment == "rashid":
-            captions = [
-                f"{names[y]} {a}"
-                for y in labels[picked]
-                for a in ("0°", f"+{config.rotate:g}°", f"−{config.rotate:g}°")
-            ]
-        else:
-            captions = [names[y] for y in labels[picked]]
-        scheme = dict(MODES)[config.augment].split(":")[0]
-        self.batch_title.setText(
-            f"A training batch as the trainer sees it ({scheme}, {config.scaling} scaling)"
-        )
-        self.batch_grid.set_images(to_display(self.batch, table[0], table[255]), captions)
+        self.batch_preview.render(self.state.dataset, self.state.config, rng)
 
-    def _scaling_stats(self, pool: np.ndarray, scaling: str) -> dict:
-        key = (id(self.state.dataset), len(pool), scaling)
-        if key not in self._scaling_cache:
-            self._scaling_cache[key] = fit_scaling(pool, scaling)  # histogram-based: a few ms even for 60,000
-        return self._scaling_cache[key]
+    @property
+    def batch(self) -> np.ndarray | None:
+        """The augmented batch now shown (scaled floats, as the trainer trains on them)."""
+        return self.batch_preview.batch
 
     # --- the training's augmentation setting ---------------------------------------------------------------------
     def _on_config_changed(self, config) -> None:

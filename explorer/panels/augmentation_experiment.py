@@ -31,6 +31,7 @@ from superqt.utils import create_worker
 
 from core import augment as core_augment
 from explorer.export import attach_export
+from explorer.widgets.class_stats import while_alive
 from explorer.worker import _Smoother, smoothing_span
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
@@ -148,7 +149,7 @@ class RotationExperiment(QGroupBox):
             "Train the current configuration twice, without and with rotation, and compare them on the plain and "
             "a rotated test set (Alt+X)"
         )
-        self.stop_button = QPushButton("S&top", objectName="experimentStopButton", enabled=False)
+        self.stop_button = QPushButton("Sto&p", objectName="experimentStopButton", enabled=False)
         self.stop_button.setToolTip(
             "Stop the experiment after the current batch (the epochs so far are kept)"
         )
@@ -218,6 +219,7 @@ class RotationExperiment(QGroupBox):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+        self.destroyed.connect(self._stop.set)  # a closed panel must not leave its experiment training
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         """Stop a running experiment and wait for its thread (quitting must not leave it training)."""
@@ -281,7 +283,11 @@ class RotationExperiment(QGroupBox):
             epochs,
             self._stop,
             _start_thread=False,
-            _connect={"yielded": self._on_message, "errored": self._on_error, "finished": self._on_finished},
+            _connect={
+                "yielded": while_alive(self, self._on_message),
+                "errored": while_alive(self, self._on_error),
+                "finished": while_alive(self, self._on_finished),
+            },
         )
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)

@@ -47,7 +47,8 @@ def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float,
         0
     )  # the same start every time, so only the network's change moves the picture
     images = np.stack([insight.optimised_input(network, k, steps, l2, lo, hi, rng) for k in range(n_classes)])
-    return {"images": images, "probs": network.forward(images.astype(network.weights[0].dtype))}
+    probs = network.forward(images.astype(network.weights[0].dtype))
+    return {"images": images, "probs": probs, "lo": lo, "hi": hi}
 
 
 class BackQueryPanel(QWidget):
@@ -217,7 +218,6 @@ class BackQueryPanel(QWidget):
             return
         self._set_notice(why + " Showing the optimised input." if why else "", offer_switch=False)
         lo, hi = input_range(model)
-        self.display_range = (lo, hi)
         self.job.submit(
             compute_optimised, net, len(model.classes), self.steps_spin.value(), self.l2_spin.value(), lo, hi
         )
@@ -252,6 +252,9 @@ class BackQueryPanel(QWidget):
 
     def _on_optimised(self, result: dict) -> None:
         if self.method == OPTIMISED and self.model is not None:
+            # black is the background; white the brightest pixel of the ten (the L2 penalty keeps them dim)
+            lo, brightest = result["lo"], float(result["images"].max())
+            self.display_range = (lo, brightest if brightest > lo else result["hi"])
             self._show(result["images"], result["probs"], OPTIMISED)
 
     def _on_failed(self, text: str) -> None:

@@ -9,7 +9,6 @@ again is dropped.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
@@ -18,20 +17,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSplitter,
-    QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import create_worker
 
 from explorer.export import attach_export
+from explorer.widgets.class_stats import ClassStats, while_alive
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars
 
 SPLITS = (("train", "Training set"), ("test", "Test set"))
-BAR_COLOUR = "#1f77b4"
 
 
 def split_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -39,16 +36,6 @@ def split_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
     if split == "test":
         return dataset.test_images, dataset.test_labels
     return dataset.train_images, dataset.train_labels
-
-
-def class_means(images: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """The mean image of each class as float (n_classes, 28, 28); a class with no images is all zeros."""
-    means = np.zeros((n_classes, *images.shape[1:]), dtype=np.float64)
-    for c in range(n_classes):
-        members = images[labels == c]
-        if len(members):
-            means[c] = members.mean(axis=0)
-    return means
 
 
 def predict_labels(model, images: np.ndarray, chunk: int = 5000):
@@ -71,10 +58,10 @@ class DatasetPanel(QWidget):
         self.split = "train"
         self.predictions: np.ndarray | None = None  # predicted labels for the current split, or None
         self.current_index: int | None = None
-        self._counts = np.zeros(0, int)
         self._token = 0  # bumped whenever the dataset, split or model changes: older worker results are stale
         self._prediction_worker = None  # at most one whole-split prediction runs at a time
         self._prediction_pending = False
+        self._prediction_deferred = False
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
         state.modelChanged.connect(self._on_model_changed)
@@ -144,32 +131,14 @@ class DatasetPanel(QWidget):
         detail_layout.addWidget(self.prediction_label)
         detail_layout.addWidget(self.prob_bars, 2)
 
-        self.counts_plot = pg.PlotWidget(objectName="classCountsPlot")
-        self.counts_plot.setBackground("w")
-        self.counts_plot.setMenuEnabled(False)
-        self.counts_plot.setMouseEnabled(False, False)
-        self.counts_plot.getViewBox().invertY(True)
-        self.counts_plot.setLabel("bottom", "images")
-        self.counts_plot.setToolTip(
-            "How many images each class has in this split (a balanced dataset has even bars)"
+        self.stats = ClassStats(self)
+        # Kept as attributes: tests and automation reach the plot and the grid through the panel.
+        self.stats_tabs, self.counts_plot, self.counts_bars = (
+            self.stats,
+            self.stats.counts_plot,
+            self.stats.counts_bars,
         )
-        self.counts_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=BAR_COLOUR, pen=None)
-        self.counts_plot.addItem(self.counts_bars)
-        self.means_grid = ImageGrid(self, thumbnail_size=64)
-        self.means_grid.setObjectName("classMeansGrid")
-        self.means_grid.setToolTip(
-            "The average image of each class in this split; click one to show only that class"
-        )
-        self.means_grid.set_empty_message("Computing the class means…")
-        self.stats_tabs = QTabWidget(objectName="datasetStatsTabs")
-        self.stats_tabs.addTab(self.counts_plot, "Class counts")
-        self.stats_tabs.addTab(self.means_grid, "Class means")
-        # One export button in the tab bar's corner, for whichever tab is showing.
-        exports = QStackedWidget()
-        exports.addWidget(attach_export(self.counts_plot, "class_counts", self._counts_table))
-        exports.addWidget(attach_export(self.means_grid, "class_means", lambda: self.means_grid.model.images))
-        self.stats_tabs.setCornerWidget(exports)
-        self.stats_tabs.currentChanged.connect(exports.setCurrentIndex)
+        self.means_grid = self.stats.means_grid
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(detail)
@@ -189,7 +158,7 @@ class DatasetPanel(QWidget):
         self.label_combo.currentIndexChanged.connect(self._apply_filter)
         self.misclassified_check.toggled.connect(self._apply_filter)
         self.grid.imageClicked.connect(self._on_image_clicked)
-        self.means_grid.imageClicked.connect(lambda label: self.label_combo.setCurrentIndex(label + 1))
+        self.stats.classClicked.connect(lambda label: self.label_combo.setCurrentIndex(label + 1))
 
     # --- the dataset and the split ---------------------------------------------------------------------------
     def _on_dataset_changed(self, dataset) -> None:
@@ -218,8 +187,7 @@ class DatasetPanel(QWidget):
         if dataset is None:
             self.grid.set_empty_message("Open a dataset (File ▸ Open dataset) to browse its images")
             self.grid.set_images(np.zeros((0, 28, 28), np.uint8))
-            self._set_counts(np.zeros(0, int), [])
-            self.means_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self.stats.set_split(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), [])
             self._update_count_label()
             return
         images, labels = split_arrays(dataset, self.split)
@@ -232,47 +200,14 @@ class DatasetPanel(QWidget):
         captions = [f"{names[label]}\n#{i}" for i, label in enumerate(labels.tolist())]
         self.grid.fit_caption(max([*names, f"#{len(labels)}"], key=len))
         self.grid.set_images(images, captions)
-        counts = np.bincount(labels, minlength=len(names))[: len(names)]
-        for c, count in enumerate(counts):
+        self.stats.set_split(images, labels, names)
+        for c, count in enumerate(self.stats.counts):
             self.label_combo.setItemText(c + 1, f"{names[c]} ({count:,})")
-        self._set_counts(counts, names)
-        self.means_grid.set_images(np.zeros((0, 28, 28), np.uint8))
-        self.means_grid.set_empty_message(
-            "Computing the class means…" if len(images) else "No images, no means"
-        )
-        if len(images):
-            token = self._token
-            create_worker(
-                class_means,
-                images,
-                labels,
-                len(names),
-                _start_thread=True,
-                _connect={"returned": lambda means: self._on_means(token, means, names)},
-            )
         self._apply_filter()
         self._request_predictions()
 
     def _shown_image(self):
         return self.image_view.image()
-
-    def _counts_table(self) -> dict:
-        names = [str(n) for n in getattr(self.state.dataset, "class_names", ())]
-        return {"class": names, "count": [int(c) for c in self._counts]}
-
-    def _set_counts(self, counts: np.ndarray, names: list[str]) -> None:
-        self._counts = counts
-        y = np.arange(len(counts))
-        self.counts_bars.setOpts(x0=np.zeros(len(counts)), y=y, width=counts, height=0.7)
-        self.counts_plot.getAxis("left").setTicks([list(zip(y.tolist(), names, strict=True))])
-        if len(counts):
-            self.counts_plot.setXRange(0, max(1, counts.max()) * 1.05, padding=0)
-            self.counts_plot.setYRange(-0.5, len(counts) - 0.5, padding=0)
-
-    def _on_means(self, token: int, means: np.ndarray, names: list[str]) -> None:
-        if token != self._token:
-            return  # the dataset or split changed while the means were computed
-        self.means_grid.set_images(np.clip(np.rint(means), 0, 255).astype(np.uint8), names)
 
     # --- filtering -------------------------------------------------------------------------------------------
     def _apply_filter(self) -> None:
@@ -304,6 +239,9 @@ class DatasetPanel(QWidget):
             _, labels = split_arrays(dataset, self.split)
             accuracy = float(np.mean(self.predictions == labels))
             text += f" · model accuracy on this split {100 * accuracy:.2f}%"
+            trained_on = getattr(self.state.model, "dataset", dataset.name)
+            if trained_on != dataset.name:
+                text += f" (the model was trained on {trained_on})"
         self.count_label.setText(text)
 
     # --- predictions ---------------------------------------------------------------------------------------
@@ -321,6 +259,11 @@ class DatasetPanel(QWidget):
         if self.state.model is None or self.state.dataset is None:
             self._refresh_misclassified_check()
             return
+        if not self.isVisible():
+            # A hidden tab need not predict 60,000 images after every epoch (it would slow training on a small
+            # machine); showEvent catches up.
+            self._prediction_deferred = True
+            return
         if self._prediction_worker is not None:
             self._prediction_pending = True
             self._prediction_worker.quit()  # its result would be stale: stop it at its next chunk
@@ -336,11 +279,17 @@ class DatasetPanel(QWidget):
             images,
             _start_thread=True,
             _connect={
-                "returned": lambda predictions: self._on_predictions(token, predictions),
-                "errored": self._on_prediction_error,
-                "finished": self._on_prediction_finished,
+                "returned": while_alive(self, lambda predictions: self._on_predictions(token, predictions)),
+                "errored": while_alive(self, self._on_prediction_error),
+                "finished": while_alive(self, self._on_prediction_finished),
             },
         )
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._prediction_deferred:
+            self._prediction_deferred = False
+            self._request_predictions()
 
     def _stop_predictions(self) -> None:
         self._prediction_pending = False
@@ -407,6 +356,8 @@ class DatasetPanel(QWidget):
             self.prob_bars.set_probabilities(None, names)
             return
         probs = model.predict_proba(images[index][None])[0]  # one image: well under a millisecond
+        if len(probs) != len(names):  # a model of another dataset: name its outputs its own way
+            names = [str(n) for n in model.classes]
         top = int(np.argmax(probs))
         verdict = "right" if top == label else "wrong"
         self.prediction_label.setText(f"The network says {names[top]} ({100 * probs[top]:.1f}%): {verdict}")

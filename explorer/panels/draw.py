@@ -221,6 +221,7 @@ class DrawPanel(QWidget):
             )
             self.bars.set_probabilities(None, self._class_names())
             self.prediction_label.setText("")
+            self._clear_query()
             return
         self.probabilities = class_probabilities(model, self.prepared.image)
         top = int(np.argmax(self.probabilities))
@@ -232,19 +233,22 @@ class DrawPanel(QWidget):
 
     def _on_model_changed(self, model) -> None:
         self._model = model
-        self._query_key = None
         self._query_cache.clear()
-        self.query_view.set_image(None)
-        self.query_view.set_empty_text(
-            "No model yet" if model is None else "What the network imagines for its guess appears here"
-        )
         self.update_prediction()
+
+    def _clear_query(self) -> None:
+        self._query_key = None
+        self.query_view.set_image(None)
+        self.query_view.set_title("Its idea of the guess")
+        self.query_view.set_empty_text(
+            "No model yet" if self._model is None else "What the network imagines for its guess appears here"
+        )
 
     # --- the back query of the guess ---------------------------------------------------------------------------
     def _show_back_query(self, label: int) -> None:
         model = self._model
         key = (id(model), label)
-        if key == self._query_key:
+        if key == self._query_key:  # shown already, or being computed
             return
         self._query_key = key
         if key in self._query_cache:
@@ -269,7 +273,11 @@ class DrawPanel(QWidget):
             if key == self._query_key:  # and one for an earlier guess is kept but not shown
                 self._display_query(*result, label)
 
-        self._worker = create_worker(backquery, model, label, _connect={"returned": done})
+        def failed(exc, key=key):
+            if key == self._query_key:
+                self.query_view.set_empty_text(f"Could not compute the optimised input: {exc}")
+
+        self._worker = create_worker(backquery, model, label, _connect={"returned": done, "errored": failed})
 
     def _display_query(self, image: np.ndarray, kind: str, label: int) -> None:
         self.query_view.set_image(np.asarray(image, dtype=np.float64).reshape(28, 28))

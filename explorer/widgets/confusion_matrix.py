@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
 
@@ -116,7 +116,7 @@ class ConfusionMatrixView(QWidget):
         n = self._matrix.shape[0]
         return self._texts[true * n + predicted].toPlainText()
 
-    def cell_centre(self, true: int, predicted: int) -> QPointF:
+    def cell_centre(self, true: int, predicted: int) -> QPoint:
         """The centre of a cell in the plot widget's viewport coordinates (for tests and automation)."""
         scene = self.view_box.mapViewToScene(QPointF(predicted + 0.5, true + 0.5))
         return self.plot_widget.mapFromScene(scene)

@@ -8,13 +8,16 @@ redraws as fast as the first epoch. A crosshair reads the selected run's values 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 AXIS_COLOUR = "#444"
+REDRAW_INTERVAL_MS = 100  # curves redraw at most 10 times a second; the progress bar follows every update
 EMPTY_TEXT = "Train a model to see its loss and accuracy here.\nSet the options on the left, then press Train (Ctrl+T)."
 
 
@@ -150,8 +153,16 @@ class TrainingCurves(QWidget):
             plot.scene().sigMouseMoved.connect(lambda pos, p=plot: self._on_mouse(p, pos))
 
         self._curves: dict[int, RunCurves] = {}
+        # Redraws are coalesced: at most one every REDRAW_INTERVAL_MS however often data arrives, so a slow
+        # (software-rendered, busy) machine spends its GUI time on a few good frames, not on a backlog.
+        self._dirty: dict[int, object] = {}
+        self._last_redraw = 0.0
+        self._redraw_timer = QTimer(self, singleShot=True)
+        self._redraw_timer.timeout.connect(self._redraw)
         state.runsChanged.connect(self.sync_runs)
         state.runUpdated.connect(self.update_run)
+        state.trainingStarted.connect(self._frame_run)
+        state.epochEnded.connect(lambda run, _event: self.update_run(run, now=True))
         self.sync_runs()
 
     def _add_legends(self) -> None:
@@ -165,9 +176,10 @@ class TrainingCurves(QWidget):
                                   ("epoch: train", pg.mkPen(grey, width=2, style=Qt.PenStyle.DashLine), "t"),
                                   ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),
         ):  # fmt: skip
-            legend = plot.getPlotItem().addLegend(
-                offset=(-10, 10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200)
-            )
+            # Loss falls and accuracy rises: each legend sits in the corner its curves leave free. No fill: a
+            # translucent box costs a blend of its whole area on every frame.
+            offset = (-10, 10) if plot is self.loss_plot else (-10, -10)
+            legend = plot.getPlotItem().addLegend(offset=offset, labelTextColor="#333", brush=None, pen=None)
             for name, pen, symbol in entries:
                 sample = pg.PlotDataItem(
                     pen=pen, symbol=symbol, symbolSize=7, symbolBrush="w", symbolPen=grey
@@ -188,13 +200,35 @@ class TrainingCurves(QWidget):
             self._curves[run_id].set_visible(run.visible)
         self.empty_label.setVisible(not runs)
 
-    def update_run(self, run) -> None:
-        curves = self._curves.get(run.run_id)
-        if curves is None:
-            self.sync_runs()
+    def update_run(self, run, now: bool = False) -> None:
+        self._dirty[run.run_id] = run
+        wait_ms = REDRAW_INTERVAL_MS - (time.perf_counter() - self._last_redraw) * 1000
+        if now or wait_ms <= 0:
+            self._redraw()
+        elif not self._redraw_timer.isActive():
+            self._redraw_timer.start(int(wait_ms) + 1)
+
+    def _redraw(self) -> None:
+        self._redraw_timer.stop()
+        self._last_redraw = time.perf_counter()
+        dirty, self._dirty = self._dirty, {}
+        for run in dirty.values():
             curves = self._curves.get(run.run_id)
-        if curves is not None and run.visible:
-            curves.update(run)
+            if curves is None and run in self.state.runs:
+                self.sync_runs()
+                curves = self._curves.get(run.run_id)
+            if curves is not None and run.visible:
+                curves.update(run)
+
+    def _frame_run(self, run) -> None:
+        """Show the whole planned run on the epoch axis from the start: the axis stays put while the curves
+        grow into it (no per-update axis relayout), and the distance to the right edge shows what is left."""
+        starts = [0.0] + [r.epoch_offset for r in self.state.runs if r.visible]
+        ends = [r.epoch_offset + float(r.config.epochs) for r in self.state.runs if r.visible and r.config]
+        ends.append(run.epoch_offset + float(run.config.epochs))
+        view = self.loss_plot.getPlotItem().getViewBox()
+        view.enableAutoRange(x=False)
+        view.setXRange(min(starts), max(ends), padding=0.01)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -50,6 +50,8 @@ class TrainingStatus(QProgressBar):
     def _on_progress(self, event) -> None:
         run = self.controller.run
         done = (event.epoch - 1) * event.batches + event.batch
+        # QProgressBar repaints synchronously inside setValue; with updates off it only schedules one paint.
+        self.setUpdatesEnabled(False)
         if self.maximum() != event.total_batches:
             self.setRange(0, max(1, event.total_batches))
         self.setValue(done)
@@ -57,6 +59,7 @@ class TrainingStatus(QProgressBar):
             event, getattr(run, "samples_per_second", 0.0), getattr(run, "seconds_left", None)
         )
         self.setFormat(("Paused · " if self._paused else "") + self._last_text)
+        self.setUpdatesEnabled(True)
 
     def _on_paused(self, paused: bool) -> None:
         self._paused = paused

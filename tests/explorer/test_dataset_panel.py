@@ -9,8 +9,9 @@ from PySide6.QtCore import Qt
 from core.datasets import Dataset, load
 from core.model_io import Model
 from core.training import TrainConfig, Trainer
-from explorer.panels.dataset import DatasetPanel, class_means
+from explorer.panels.dataset import DatasetPanel
 from explorer.state import AppState
+from explorer.widgets.class_stats import class_means
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -181,3 +182,16 @@ def _epoch_event():
         samples_per_second=2000.0,
         network=None,
     )
+
+
+def test_a_hidden_panel_predicts_only_when_shown(qtbot, mnist, model):
+    state = AppState()
+    state.set_dataset(mnist)
+    panel = DatasetPanel(state)
+    qtbot.addWidget(panel)
+    run = state.new_run(model.config, name="quick")
+    state.add_epoch(run, _epoch_event(), model)
+    assert panel._prediction_worker is None and panel.predictions is None
+    panel.show()
+    qtbot.waitUntil(lambda: panel.predictions is not None, timeout=60000)
+    np.testing.assert_array_equal(panel.predictions, model.predict(mnist.train_images))

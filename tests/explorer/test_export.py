@@ -164,6 +164,16 @@ def test_right_click_menus(qtbot, monkeypatch):
     assert len(shown) == 1
 
 
+def test_export_into_a_missing_folder_says_so(plot, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(export, "warn", lambda parent, text: shown.append(text))
+    target = tmp_path / "gone" / "curves.png"
+    monkeypatch.setattr(export, "ask_save_path", lambda *a: (str(target), "PNG image, 1x size (*.png)"))
+    assert export.export_dialog(plot, "curves", lambda: {"x": [1]}) == []
+    assert len(shown) == 1 and "does not exist" in shown[0]
+    assert not target.parent.exists()
+
+
 def test_cancelled_dialog_writes_nothing(plot, tmp_path, monkeypatch):
     monkeypatch.setattr(export, "ask_save_path", lambda *a: ("", ""))
     assert export.export_dialog(plot, "curves") == []

@@ -236,9 +236,7 @@ def test_errors_panel_matrix_cells_and_mistakes(qtbot, mnist, dense_epochs):
     off = expected - np.diag(np.diag(expected))
     true, pred = np.unravel_index(np.argmax(off), off.shape)
     view = panel.matrix_view
-    qtbot.mouseClick(
-        view.plot_widget.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_centre(true, pred).toPoint()
-    )
+    qtbot.mouseClick(view.plot_widget.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_centre(true, pred))
     assert panel.cell == (true, pred)
     members = np.flatnonzero((labels == true) & (predicted == pred))
     assert sorted(panel.cell_grid.shown_indices()) == sorted(members)

@@ -184,9 +184,11 @@ def test_settings_survive_a_restart(window, qtbot):
     again = build_window()
     qtbot.addWidget(again)
     again.show()
+    qtbot.waitExposed(again)
     assert find(again, "epochsSpin").value() == 7
     assert find(again, "hiddenLayersEdit").text() == "256,128"
     assert find(again, "seedSpin").value() == 42
     assert find(again, "recipeCombo").currentText() == f"{DEFAULT_RECIPE} (modified)"
     assert again.state.config.hidden == (256, 128) and again.state.config_error == ""
-    assert again.findChild(QSplitter, "trainingSplitter").sizes() == sizes
+    restored = again.findChild(QSplitter, "trainingSplitter").sizes()
+    assert restored[0] / sum(restored) == pytest.approx(sizes[0] / sum(sizes), abs=0.02)  # the same split

@@ -128,3 +128,19 @@ def test_image_view_shows_the_image_and_the_value_under_the_mouse(qtbot, images)
     assert view.empty_label.isVisible()
     with pytest.raises(ValueError):
         view.set_image(np.zeros(5))
+
+
+def test_grid_arrow_keys_browse(qtbot, images):
+    grid = ImageGrid()
+    qtbot.addWidget(grid)
+    grid.resize(500, 400)
+    grid.show()
+    qtbot.waitExposed(grid)
+    grid.set_images(images)
+    grid.set_indices([10, 20, 30, 40])
+    wait_laid_out(qtbot, grid, 1)
+    qtbot.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=grid.visual_rect(0).center())
+    grid.view.setFocus()
+    with qtbot.waitSignal(grid.imageClicked) as blocker:
+        qtbot.keyClick(grid.view, Qt.Key.Key_Right)
+    assert blocker.args == [20]

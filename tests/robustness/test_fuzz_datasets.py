@@ -99,7 +99,10 @@ def ref_folder(files: dict[tuple[str, str], bytes]) -> dict | None:
     """The splits a folder of four IDX files must load as, or None when it must be refused."""
     out = {}
     for split in ("train", "test"):
-        images, labels = ref_file(files[split, "images"], "images"), ref_file(files[split, "labels"], "labels")
+        images, labels = (
+            ref_file(files[split, "images"], "images"),
+            ref_file(files[split, "labels"], "labels"),
+        )
         if images is None or labels is None or len(images) != len(labels):
             return None
         out[split] = (images, labels)
@@ -159,7 +162,9 @@ def mutate(data: bytes, rng: np.random.Generator, header_len: int = 0) -> bytes:
             new = int(rng.choice([0xFFFFFFFF, 2**31, 2**31 - 1, 60000, 0, old + 1, max(0, old - 1), 1]))
             b[4 + 4 * k : 8 + 4 * k] = struct.pack(">I", new)
         elif op == 8 and n >= 4:  # wrong magic: type code or number of dimensions
-            b[int(rng.choice([2, 3]))] = int(rng.choice([0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0, 1, 2, 3, 4, 5, 255]))
+            b[int(rng.choice([2, 3]))] = int(
+                rng.choice([0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0, 1, 2, 3, 4, 5, 255])
+            )
         elif op == 9 and n >= 4:
             b[int(rng.integers(0, 2))] = int(rng.integers(1, 256))
     return bytes(b)
@@ -193,7 +198,9 @@ class Fuzz:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
         bound = MEMORY_FACTOR * held_bytes + MEMORY_CONSTANT
-        assert peak <= bound, f"{family} #{self.n} ({target}): peak {peak} bytes for {held_bytes} bytes of input"
+        assert peak <= bound, (
+            f"{family} #{self.n} ({target}): peak {peak} bytes for {held_bytes} bytes of input"
+        )
         self.worst_ratio = max(self.worst_ratio, (peak - MEMORY_CONSTANT) / max(held_bytes, 1))
         self.results[family, outcome] += 1
         if ds is not None:
@@ -257,7 +264,11 @@ def idx_folder_inputs(fuzz: Fuzz, seeds, rng, count: int, mode: str) -> None:
             ok = pair[0] is not None and pair[1] is not None and len(pair[0]) == len(pair[1])
             assert (ds is not None) == ok, f"{where}: reference says {'valid' if ok else 'invalid'}"
             if ds is not None:
-                got = (ds.train_images, ds.train_labels) if split == "train" else (ds.test_images, ds.test_labels)
+                got = (
+                    (ds.train_images, ds.train_labels)
+                    if split == "train"
+                    else (ds.test_images, ds.test_labels)
+                )
                 np.testing.assert_array_equal(got[0], pair[0], err_msg=where)
                 np.testing.assert_array_equal(got[1], pair[1], err_msg=where)
             continue
@@ -358,7 +369,10 @@ def npz_structured_cases(seeds) -> list[tuple[str, bytes, bool]]:
         "2**60-element claim": {**members, "x_train.npy": forged_header((2**20, 2**20, 2**20))},
         "negative shape claim": {**members, "y_test.npy": forged_header((-5,))},
         "huge uint64 labels claim": {**members, "y_train.npy": forged_header((10**9,), "<u8")},
-        "header of a newer format": {**members, "x_test.npy": b"\x93NUMPY\x09\x00" + members["x_test.npy"][8:]},
+        "header of a newer format": {
+            **members,
+            "x_test.npy": b"\x93NUMPY\x09\x00" + members["x_test.npy"][8:],
+        },
         "not a .npy at all": {**members, "x_test.npy": b"hello, world"},
         "an empty member": {**members, "y_test.npy": b""},
     }
@@ -369,7 +383,7 @@ def npz_structured_cases(seeds) -> list[tuple[str, bytes, bool]]:
 
 
 def csv_inputs(fuzz: Fuzz, seeds, rng, count: int) -> None:
-    (x, y), (tx, ty) = seeds["train"], seeds["test"]
+    x, y = seeds["train"]
     lines = [",".join(map(str, [int(lab), *img.reshape(-1).tolist()])) for img, lab in zip(x, y, strict=True)]
     clean = ("\n".join(lines) + "\n").encode()
     edits = [
@@ -423,14 +437,19 @@ def mixed_and_special_inputs(fuzz: Fuzz, seeds, tmp: Path) -> None:
             "train-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(y)),
         },
         "labels without images": {"t10k-labels-idx1-ubyte": idx_bytes(ty)},
-        "an NPZ and a CSV": {"data.npz": npz_bytes({"x_test": tx, "y_test": ty}, False), "mnist_train.csv": b"x"},
+        "an NPZ and a CSV": {
+            "data.npz": npz_bytes({"x_test": tx, "y_test": ty}, False),
+            "mnist_train.csv": b"x",
+        },
         "nothing readable": {"notes.txt": b"hello", "picture.png": b"\x89PNG\r\n"},
         "gzip bomb claiming 60000 images": {
-            "train-images-idx3-ubyte.gz": gzip.compress(idx_bytes(np.zeros((60000, 28, 28), np.uint8))[:20000]),
+            "train-images-idx3-ubyte.gz": gzip.compress(
+                idx_bytes(np.zeros((60000, 28, 28), np.uint8))[:20000]
+            ),
             "train-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(y)),
         },
     }
-    for name, files in cases.items():
+    for _case, files in cases.items():
         folder = fuzz.folder()
         for fname, data in files.items():
             (folder / fname).write_bytes(data)
@@ -440,7 +459,13 @@ def mixed_and_special_inputs(fuzz: Fuzz, seeds, tmp: Path) -> None:
     (special / "train-labels-idx1-ubyte").symlink_to(special / "missing")
     (special / "t10k-images-idx3-ubyte").symlink_to(special / "t10k-images-idx3-ubyte")  # a loop
     (special / "t10k-labels-idx1-ubyte").mkdir()
-    for target in [special, *sorted(special.iterdir()), Path("/dev/zero"), Path("/dev/null"), tmp / "nowhere"]:
+    for target in [
+        special,
+        *sorted(special.iterdir()),
+        Path("/dev/zero"),
+        Path("/dev/null"),
+        tmp / "nowhere",
+    ]:
         fuzz.load("special", target, 0)
 
 
@@ -468,9 +493,13 @@ def test_fuzzed_dataset_files_load_correctly_or_raise_dataset_error(seeds, tmp_p
     loaded = sum(n for (_, outcome), n in fuzz.results.items() if outcome == "loaded")
     refused = sum(n for (_, outcome), n in fuzz.results.items() if outcome == "refused")
     families = sorted({family for family, _ in fuzz.results})
-    figures(f"{loaded + refused} fuzzed inputs: {loaded} loaded correctly, {refused} refused with DatasetError, 0 other")
+    figures(
+        f"{loaded + refused} fuzzed inputs: {loaded} loaded correctly, {refused} refused with DatasetError, 0 other"
+    )
     for family in families:
-        figures(f"  {family}: {fuzz.results[family, 'loaded']} loaded, {fuzz.results[family, 'refused']} refused")
+        figures(
+            f"  {family}: {fuzz.results[family, 'loaded']} loaded, {fuzz.results[family, 'refused']} refused"
+        )
     figures(
         f"worst allocation: {fuzz.worst_ratio:.2f} x the input's bytes (+ {MEMORY_CONSTANT // 1024} KB); "
         f"allowed {MEMORY_FACTOR} x"

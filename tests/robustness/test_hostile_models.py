@@ -21,7 +21,7 @@ import pytest
 
 from core import datasets, model_io
 from core.model_io import Model, ModelError
-from core.training import Trainer, TrainConfig
+from core.training import TrainConfig, Trainer
 
 MEMORY_FACTOR = 4
 MEMORY_CONSTANT = 1 << 20
@@ -160,13 +160,19 @@ def hostile_cases(members: dict[str, bytes], meta: dict, marker) -> dict[str, by
         "negative shape claim": archive({**m, "b0.npy": forged((-32,))}),
         "2 GB zip directory claim": claim_size(archive(m), "W0.npy", 0x7FFF_FFFF),
         "huge meta string claim": archive({**m, "meta.npy": forged((), "<U500000000")}),
-        "member escaping the folder": archive({**{k: v for k, v in m.items() if k != "W0.npy"}, "../W0.npy": m["W0.npy"]}),
+        "member escaping the folder": archive(
+            {**{k: v for k, v in m.items() if k != "W0.npy"}, "../W0.npy": m["W0.npy"]}
+        ),
         "a thousand members": archive({**m, **{f"x{i}.npy": m["b1.npy"] for i in range(1000)}}),
         "newer .npy format": archive({**m, "b0.npy": b"\x93NUMPY\x03\x00" + m["b0.npy"][8:]}),
         "header that trips NumPy's parser": archive({**m, "b0.npy": forged((32,), "'''")}),
-        "header with an unhashable key": archive({**m, "b0.npy": forged((32,)).replace(b"{'descr'", b"{[1]: 0, 'descr'")}),
+        "header with an unhashable key": archive(
+            {**m, "b0.npy": forged((32,)).replace(b"{'descr'", b"{[1]: 0, 'descr'")}
+        ),
         "header with a bad dtype string": archive({**m, "b0.npy": forged((32,), ",f4")}),
-        "deflated W0 with damaged compressed data": damage_deflate(archive(m, zipfile.ZIP_DEFLATED), "W0.npy"),
+        "deflated W0 with damaged compressed data": damage_deflate(
+            archive(m, zipfile.ZIP_DEFLATED), "W0.npy"
+        ),
         "deflated meta with damaged compressed data": damage_deflate(
             archive({**m, "meta.npy": npy(np.array(json.dumps(meta) * 50))}, zipfile.ZIP_DEFLATED), "meta.npy"
         ),
@@ -216,7 +222,9 @@ def test_hostile_model_files_are_refused_and_run_nothing(good_model, tmp_path, f
     for special in (tmp_path, tmp_path / "does-not-exist.npz"):
         with pytest.raises(ModelError):
             model_io.load(special)
-    figures(f"{len(messages) + 2} hostile model files refused with ModelError; 0 payloads ran (marker never created)")
+    figures(
+        f"{len(messages) + 2} hostile model files refused with ModelError; 0 payloads ran (marker never created)"
+    )
     figures(
         f"largest allocation while refusing: {worst[0] / 1024:.0f} KB for the {worst[1] / 1024:.0f} KB file "
         f"'{worst[2]}' (allowed {MEMORY_FACTOR} x the file + 1 MB, whatever its headers claim)"
