@@ -340,5 +340,7 @@ def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 40
                 z += b
             a = _activate(z, net.activation) if i < len(net.weights) - 1 else z
         out = outputs[s : s + chunk]
-        total += len(a) * _output_loss_delta(a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a))
+        total += len(a) * _output_loss_delta(
+            a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a)
+        )
     return total / max(1, len(x)), outputs

@@ -1,13 +1,17 @@
 """Training: the configuration, and the trainer whose `fit_iter()` yields progress after every batch.
 
-One epoch shuffles the training records, cuts them into mini-batches of `batch_size` (1 is Rashid's online learning,
-0 or the set's size is plain gradient descent), augments each batch (`core.augment.augment_batch`), and for each
-batch computes the loss and its gradients (`core.network.loss_and_grads`) and takes one optimizer step
-(`core.optimizers`) with the schedule's learning rate. The inputs are scaled once, up front, into one float array;
-a batch is gathered from it by a permuted index into preallocated buffers, so the hot loop makes no copies.
+One epoch shuffles the training records and cuts them into mini-batches of `batch_size` (1 is Rashid's online
+learning, 0 or the set's size is plain gradient descent). Each batch is augmented if asked
+(`core.augment.augment_batch`, a chunk of records at a time), its loss and gradients are computed
+(`core.network.loss_and_deltas` and `grads_from_deltas`, with L2 added to the gradients), and the optimizer takes
+one step (`core.optimizers`) with the schedule's learning rate. The inputs are scaled once, up front, into one float
+array; a batch is gathered from it by a permuted index into preallocated buffers, so the hot loop makes no copies.
+At batch size 1 with plain SGD each layer is updated by one in-place BLAS rank-1 update (ger), without forming
+gradient arrays.
 
-A loss or gradient that is not finite stops the run with `DivergenceError` before the step is applied, so
-`trainer.network` keeps the last good weights. The same seed gives the same weights and curves.
+Reported losses are the data loss (without the L2 term). A loss or gradient that is not finite stops the run with
+`DivergenceError` before the step is applied, so `trainer.network` keeps the last good weights. The same seed gives
+the same weights and curves.
 """
 
 from __future__ import annotations
@@ -110,42 +114,32 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ConfigError (one plain sentence) for the first bad value."""
-        _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("output", self.output, OUTPUTS)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_choice("init", self.init, INITS)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("schedule", self.schedule, SCHEDULES)
-        _check_choice("scaling", self.scaling, SCALINGS)
-        _check_choice("targets", self.targets, TARGETS)
-        _check_choice("augment", self.augment, SCHEMES)
-        _check_choice("dtype", self.dtype, ("float32", "float64"))
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ConfigError(
+                    f"Unknown {name} {getattr(self, name)!r}; choose one of {', '.join(choices)}."
+                )
         if not isinstance(self.hidden, tuple | list) or not all(_is_int(h) for h in self.hidden):
             raise ConfigError(
                 f"Hidden layer sizes must be whole numbers such as (512,) or (128, 64), not {self.hidden!r}."
             )
         if any(h < 1 for h in self.hidden):
             raise ConfigError(f"Every hidden layer needs at least 1 unit; got {tuple(self.hidden)}.")
-        _check_number("lr", self.lr, low=0, low_open=True, hint="try 0.001 (Adam, RMSprop) or 0.1 (SGD)")
-        _check_number("momentum", self.momentum, low=0, high=1, high_open=True, hint="0.9 is usual")
-        _check_number("rho", self.rho, low=0, high=1, high_open=True, hint="0.9 is usual")
-        _check_number("beta1", self.beta1, low=0, high=1, high_open=True, hint="0.9 is usual")
-        _check_number("beta2", self.beta2, low=0, high=1, high_open=True, hint="0.999 is usual")
-        _check_number("eps", self.eps, low=0, low_open=True, hint="1e-7 is usual")
-        _check_number("lr_decay", self.lr_decay, low=0, high=1, low_open=True, hint="try 0.5")
-        _check_int("lr_decay_epochs", self.lr_decay_epochs, 1)
-        _check_number("lr_min", self.lr_min, low=0, hint="0 is usual")
+        for name, rule, hint in _NUMBERS:
+            _check_number(name, getattr(self, name), rule, hint)
+        for name, low, high, hint in _WHOLE_NUMBERS:
+            value = getattr(self, name)
+            if not _is_int(value) or value < low or (high is not None and value > high):
+                rule = f"of at least {low}" if high is None else f"from {low} to {high}"
+                raise ConfigError(
+                    f"{name} must be a whole number {rule}, not {value!r}" + (f"; {hint}." if hint else ".")
+                )
+        if not isinstance(self.use_bias, bool) or not isinstance(self.shuffle, bool):
+            raise ConfigError("use_bias and shuffle must be true or false.")
         if self.schedule == "cosine" and self.lr_min >= self.lr:
             raise ConfigError(
                 f"lr_min ({self.lr_min}) must be smaller than lr ({self.lr}) for the cosine schedule."
             )
-        _check_int(
-            "batch_size", self.batch_size, 0, "use 1 for online learning or 0 for the whole training set"
-        )
-        _check_int("epochs", self.epochs, 1)
-        _check_number("l2", self.l2, low=0, hint="try 1e-4, or 0 for none")
-        _check_number("dropout", self.dropout, low=0, high=1, high_open=True, hint="try 0.2, or 0 for none")
-        _check_number("rotate", self.rotate, low=0, high=180, hint="try 10")
         if self.augment == "off" and self.rotate > 0:
             raise ConfigError(
                 f"rotate is {self.rotate} degrees but augment is 'off'; set augment to 'random' or 'rashid', or rotate to 0."
@@ -154,48 +148,61 @@ class TrainConfig:
             raise ConfigError(
                 "Rashid's augmentation needs an angle: set rotate to a number of degrees such as 10."
             )
-        _check_int("shift", self.shift, 0, "try 2, or 0 for none")
-        if self.shift > 14:
-            raise ConfigError(f"shift must be at most 14 pixels, not {self.shift}; try 2.")
-        _check_number("elastic", self.elastic, low=0, hint="try 34, or 0 for none")
-        _check_number("elastic_sigma", self.elastic_sigma, low=0, low_open=True, hint="try 4")
-        _check_int("seed", self.seed, 0)
-        _check_int("train_limit", self.train_limit, 0, "0 uses every training image")
-        _check_int("threads", self.threads, 0, "0 leaves the BLAS default")
-        if not isinstance(self.use_bias, bool) or not isinstance(self.shuffle, bool):
-            raise ConfigError("use_bias and shuffle must be true or false.")
+
+
+_CHOICES = {
+    "activation": ACTIVATIONS,
+    "output": OUTPUTS,
+    "loss": LOSSES,
+    "init": INITS,
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "scaling": SCALINGS,
+    "targets": TARGETS,
+    "augment": SCHEMES,
+    "dtype": ("float32", "float64"),
+}
+_NUMBERS = [  # name, allowed interval, what to try
+    ("lr", "(0, inf)", "try 0.001 (Adam, RMSprop) or 0.1 (SGD)"),
+    ("momentum", "[0, 1)", "0.9 is usual"),
+    ("rho", "[0, 1)", "0.9 is usual"),
+    ("beta1", "[0, 1)", "0.9 is usual"),
+    ("beta2", "[0, 1)", "0.999 is usual"),
+    ("eps", "(0, inf)", "1e-7 is usual"),
+    ("lr_decay", "(0, 1]", "try 0.5"),
+    ("lr_min", "[0, inf)", "0 is usual"),
+    ("l2", "[0, inf)", "try 1e-4, or 0 for none"),
+    ("dropout", "[0, 1)", "try 0.2, or 0 for none"),
+    ("rotate", "[0, 180]", "try 10"),
+    ("elastic", "[0, inf)", "try 34, or 0 for none"),
+    ("elastic_sigma", "(0, inf)", "try 4"),
+]
+_WHOLE_NUMBERS = [  # name, smallest, largest (None: no limit), what to try
+    ("lr_decay_epochs", 1, None, ""),
+    ("batch_size", 0, None, "use 1 for online learning or 0 for the whole training set"),
+    ("epochs", 1, None, ""),
+    ("shift", 0, 14, "try 2, or 0 for none"),
+    ("seed", 0, None, ""),
+    ("train_limit", 0, None, "0 uses every training image"),
+    ("threads", 0, None, "0 leaves the BLAS default"),
+]
 
 
 def _is_int(v) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ConfigError(f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
-
-
-def _check_int(name, value, low, hint=""):
-    if not _is_int(value) or value < low:
-        tail = f"; {hint}" if hint else ""
-        raise ConfigError(f"{name} must be a whole number of at least {low}, not {value!r}{tail}.")
-
-
-def _check_number(name, value, low=None, high=None, low_open=False, high_open=False, hint=""):
-    ok = (
-        isinstance(value, int | float | np.floating | np.integer)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
+def _check_number(name, value, rule, hint):
+    """`rule` is an interval such as "[0, 1)" or "(0, inf)"."""
+    low, high = (float(v) for v in rule[1:-1].split(","))
+    ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value > low if rule[0] == "(" else value >= low)
+    ok = ok and (value < high if rule[-1] == ")" else value <= high)
     if not ok:
-        lo = "" if low is None else ("greater than " if low_open else "at least ") + f"{low:g}"
-        hi = "" if high is None else ("below " if high_open else "at most ") + f"{high:g}"
-        rule = " and ".join(p for p in (lo, hi) if p) or "a finite number"
-        raise ConfigError(f"{name} must be {rule}, not {value!r}" + (f"; {hint}." if hint else "."))
+        words = [("greater than " if rule[0] == "(" else "at least ") + f"{low:g}"]
+        if high != math.inf:
+            words.append(("below " if rule[-1] == ")" else "at most ") + f"{high:g}")
+        raise ConfigError(f"{name} must be {' and '.join(words)}, not {value!r}; {hint}.")
 
 
 @dataclass
@@ -203,7 +210,7 @@ class BatchEvent:
     epoch: int  # 1-based
     batch: int  # 1-based, within the epoch
     batches: int  # batches per epoch
-    loss: float  # this batch's mean loss (before its update; with dropout, if any, and the L2 term)
+    loss: float  # this batch's mean data loss (before its update; with dropout, if any; without the L2 term)
     accuracy: float  # this batch's accuracy (before its update)
     lr: float  # the learning rate of this batch's update
     samples_seen: int  # training samples processed since fit_iter began (augmented copies count)

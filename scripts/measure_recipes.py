@@ -138,8 +138,10 @@ def readme_section(data: dict) -> str:
     lines += [
         "",
         f"Measured {data['measured']} on {m['cpus']} CPU cores shared with other work, Python {m['python']}, "
-        f"NumPy {m['numpy']} with {'; '.join(m['blas'])}, {env}. Training time counts the training passes "
-        "(not the per-epoch test evaluation); samples/s counts every training sample seen, augmented copies too.",
+        f"NumPy {m['numpy']} with {'; '.join(m['blas'])}, {env}. Training time is the trainer's own clock "
+        "(the training passes and each epoch's test evaluation); samples/s counts every training sample seen, "
+        "augmented copies too, over that time. A run's accuracy depends on its seed (0 here) by a few tenths "
+        "of a point.",
         "",
         "Sources: " + "; ".join(f"`{n}`: {recipes.get(n).source}" for n in recipes.names()) + ".",
         END,
@@ -159,6 +161,24 @@ def rewrite_readme(data: dict) -> None:
     README.write_text(text, encoding="utf-8")
 
 
+def read_results() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": []}
+
+
+def record(row: dict) -> None:
+    """Put one run's row into docs/recipes.json, re-reading it first so that runs measured by several
+    instances of this script side by side all land; written atomically."""
+    data = read_results()
+    key = (row["recipe"], row["dataset"])
+    data["runs"] = [r for r in data["runs"] if (r["recipe"], r["dataset"]) != key] + [row]
+    data["machine"] = machine()
+    data["measured"] = dt.date.today().isoformat()
+    RESULTS.parent.mkdir(exist_ok=True)
+    tmp = RESULTS.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, RESULTS)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="measure only this recipe (repeatable)")
@@ -168,7 +188,6 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--threads", help="passed to train --threads")
     args = parser.parse_args(argv)
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": []}
     if not args.readme_only:
         extra = ["--threads", args.threads] if args.threads else []
         runs = [
@@ -177,12 +196,8 @@ def main(argv=None) -> int:
             if (not args.only or n in args.only) and (not args.dataset or d == args.dataset)
         ]
         for name, dataset in runs:
-            row = run_one(name, dataset, extra)
-            data["runs"] = [r for r in data["runs"] if (r["recipe"], r["dataset"]) != (name, dataset)] + [row]
-            data["machine"] = machine()
-            data["measured"] = dt.date.today().isoformat()
-            RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+            record(run_one(name, dataset, extra))
+    data = read_results()
     if not data["runs"]:
         raise SystemExit("no measurements in docs/recipes.json yet; run without --readme-only first")
     rewrite_readme(data)

@@ -253,7 +253,7 @@ class BackQueryPanel(QWidget):
     def _on_optimised(self, result: dict) -> None:
         if self.method == OPTIMISED and self.model is not None:
             # black is the background; white the brightest pixel of the ten (the L2 penalty keeps them dim)
-            lo, brightest = result["lo"], float(result["images"].max())
+            lo, brightest = result["lo"], float(np.percentile(result["images"], 99.5))
             self.display_range = (lo, brightest if brightest > lo else result["hi"])
             self._show(result["images"], result["probs"], OPTIMISED)
 
