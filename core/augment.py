@@ -51,26 +51,30 @@ def transform(images, angles_deg=None, shifts=None, displacements=None, order=1,
     n_in, h, w = images.shape
     source = np.arange(n_in) if source is None else np.asarray(source)
     n = len(source)
+    # coordinates relative to the centre, in float64 (scipy's precision) unless the images are float32
+    ftype = np.float32 if images.dtype == np.float32 else np.float64
     angles = np.zeros(n) if angles_deg is None else np.asarray(angles_deg, dtype=np.float64)
-    cos, sin = special.cosdg(angles)[:, None, None], special.sindg(angles)[:, None, None]
+    cos = special.cosdg(angles).astype(ftype)[:, None, None]
+    sin = special.sindg(angles).astype(ftype)[:, None, None]
     ci, cj = (h - 1) / 2.0, (w - 1) / 2.0
-    ii = np.arange(h, dtype=np.float64)[:, None] - ci
-    jj = np.arange(w, dtype=np.float64)[None, :] - cj
-    coords = np.empty((3, n, h, w))
-    np.add(cos * ii + sin * jj, ci, out=coords[1])
-    np.add(-sin * ii + cos * jj, cj, out=coords[2])
+    ii = (np.arange(h) - ci).astype(ftype)[:, None]
+    jj = (np.arange(w) - cj).astype(ftype)[None, :]
+    rows = cos * ii + sin * jj  # (n, h, w)
+    cols = cos * jj - sin * ii
     if shifts is not None:
-        shifts = np.asarray(shifts, dtype=np.float64)
-        coords[1] -= shifts[:, 0, None, None]
-        coords[2] -= shifts[:, 1, None, None]
+        shifts = np.asarray(shifts, dtype=ftype)
+        rows -= shifts[:, 0, None, None]
+        cols -= shifts[:, 1, None, None]
     if displacements is not None:
-        coords[1:] += np.moveaxis(np.asarray(displacements), 1, 0)
+        rows += displacements[:, 0]
+        cols += displacements[:, 1]
     if order == 1:
-        return _bilinear(images, source, coords[1], coords[2], cval)
+        return _bilinear(images, source, rows, cols, cval)
     out = np.empty((n, h, w), dtype=images.dtype)
     for k in range(n):  # other orders: scipy, image by image
+        coords = np.stack([rows[k] + ci, cols[k] + cj]).astype(np.float64)
         ndimage.map_coordinates(
-            images[source[k]], coords[1:, k], output=out[k], order=order, mode="constant", cval=cval
+            images[source[k]], coords, output=out[k], order=order, mode="constant", cval=cval
         )
     return out
 
@@ -130,30 +134,37 @@ def _gaussian_matrix(n: int, sigma: float) -> np.ndarray:
 
 
 def _bilinear(images, source, rows, cols, cval):
-    """Linear interpolation of images[source[n]] at (rows, cols) (n, H, W), as `map_coordinates(order=1,
-    mode="constant")` does it: a point outside [0, H-1] x [0, W-1] is `cval`, one inside mixes its 4 neighbours.
-    The images get one extra row and column (never weighted), so a whole-pixel read is exact, even at the edge."""
+    """Linear interpolation of images[source[n]] at (rows, cols) (n, H, W), given relative to the image centre, as
+    `map_coordinates(order=1, mode="constant")` does it: a point outside the image's extent is `cval`, one inside
+    mixes its 4 neighbours. The images get one extra row and column (never weighted), so a whole-pixel read is
+    exact, even at the edge."""
     n_in, h, w = images.shape
-    padded = np.zeros((n_in, h + 1, w + 1), images.dtype)
+    ci, cj = (h - 1) / 2.0, (w - 1) / 2.0
+    outside = np.abs(rows) > ci
+    outside |= np.abs(cols) > cj
+    rows += ci
+    cols += cj
+    r0, c0 = np.floor(rows), np.floor(cols)
+    fr, fc = (rows - r0).astype(images.dtype, copy=False), (cols - c0).astype(images.dtype, copy=False)
+    stride = w + 1
+    index = np.clip(r0, 0, h - 1, out=r0).astype(np.intp)
+    index += np.asarray(source, dtype=np.intp)[:, None, None] * (h + 1)
+    index *= stride
+    index += np.clip(c0, 0, w - 1, out=c0).astype(np.intp)
+    padded = np.zeros((n_in, h + 1, stride), images.dtype)
     padded[:, :h, :w] = images
     flat = padded.reshape(-1)
-    outside = (rows < 0) | (rows > h - 1) | (cols < 0) | (cols > w - 1)
-    r0 = np.clip(np.floor(rows), 0, h - 1)
-    c0 = np.clip(np.floor(cols), 0, w - 1)
-    fr = (rows - r0).astype(images.dtype)
-    fc = (cols - c0).astype(images.dtype)
-    stride = w + 1
-    base = ((np.asarray(source)[:, None, None] * (h + 1) + r0) * stride + c0).astype(np.intp)
-    top = flat[base]
-    top_right = flat[base + 1]
-    top_right -= top
-    top_right *= fc
-    top += top_right
-    bottom = flat[base + stride]
-    bottom_right = flat[base + (stride + 1)]
-    bottom_right -= bottom
-    bottom_right *= fc
-    bottom += bottom_right
+    top = flat[index]
+    right = flat[index + 1]
+    right -= top
+    right *= fc
+    top += right
+    index += stride
+    bottom = flat[index]
+    right = flat[index + 1]
+    right -= bottom
+    right *= fc
+    bottom += right
     bottom -= top
     bottom *= fr
     top += bottom

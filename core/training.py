@@ -88,7 +88,7 @@ class TrainConfig:
     seed: int = 0  # the same seed gives the same weights and curves
     train_limit: int = 0  # use only the first N training images (0 = all)
     dtype: str = "float32"  # "float32" | "float64"
-    threads: int = 0  # cap on BLAS threads while training (0 = the BLAS default)
+    threads: int = 0  # cap on BLAS threads while training (0 = automatic: BLAS default; 1 for small batches)
 
     def __post_init__(self):
         if isinstance(self.hidden, list):
@@ -184,7 +184,7 @@ _WHOLE_NUMBERS = [  # name, smallest, largest (None: no limit), what to try
     ("shift", 0, 14, "try 2, or 0 for none"),
     ("seed", 0, None, ""),
     ("train_limit", 0, None, "0 uses every training image"),
-    ("threads", 0, None, "0 leaves the BLAS default"),
+    ("threads", 0, None, "0 chooses automatically"),
 ]
 
 
@@ -268,6 +268,11 @@ class Trainer:
             self._y_test = np.asarray(dataset.test_labels).astype(np.intp)
         else:
             self._x_test = self._y_test = None
+        top = max(int(y.max()) if y is not None and y.size else 0 for y in (self._y, self._y_test))
+        if top >= self.n_classes:
+            raise ConfigError(
+                f"The dataset has labels up to {top} but only {self.n_classes} class names; fix its labels."
+            )
         sizes = [self._x.shape[1], *config.hidden, self.n_classes]
         init_seed, self._order_seed, self._noise_seed = np.random.SeedSequence(config.seed).spawn(3)
         if network is None:
@@ -312,9 +317,19 @@ class Trainer:
         The consumer may stop at any yield (`close()` the generator): `network` then holds the weights after the
         last completed batch. Raises DivergenceError if the loss or a gradient becomes NaN or infinite.
         """
-        threads = self.config.threads
+        threads = self.config.threads or self._auto_threads()
         with threadpool_limits(limits=threads, user_api="blas") if threads else nullcontext():
             yield from self._run()
+
+    def _auto_threads(self) -> int:
+        """0 (the BLAS default) for big matrix products; 1 when the largest product of a batch is under 2M
+        multiply-adds (e.g. batch size 1), where OpenBLAS's threads cost more than they save, many times more on
+        a busy machine."""
+        n = len(self._x) * (3 if self.config.augment == "rashid" else 1)
+        batch = min(self.config.batch_size or n, n)
+        sizes = self.network.layer_sizes
+        work = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        return 1 if work < 2_000_000 else 0
 
     def _run(self):
         cfg, net = self.config, self.network
@@ -416,6 +431,9 @@ class Trainer:
         cfg = self.config
         n = len(self._x)
         order = order_rng.permutation(n) if cfg.shuffle else np.arange(n)
+        if not self._augmenting and batch_size >= n:  # plain gradient descent: the order does not matter
+            yield self._x, self._y
+            return
         if not self._augmenting:
             x_buf = ws.input_buffer(self._x.shape[1])
             for lo in range(0, n, batch_size):

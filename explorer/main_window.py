@@ -29,7 +29,7 @@ from explorer.panels import PANELS
 from explorer.panels.controls import ControlPanel
 from explorer.state import AppState
 from explorer.widgets.epoch_slider import EpochSlider
-from explorer.widgets.shortcuts import SHORTCUTS, ShortcutsDialog
+from explorer.widgets.shortcuts import ShortcutsDialog
 from explorer.worker import TrainingController
 
 APP_TITLE = "MNIST Explorer"
@@ -137,7 +137,9 @@ class MainWindow(QMainWindow):
         self.action_quit = self._action("&Quit", "actionQuit", "Ctrl+Q", self.close, "Quit MNIST Explorer")
         self.action_shortcuts = self._action("&Keyboard shortcuts", "actionShortcuts", "F1", self.show_shortcuts,
                                              "List the keyboard shortcuts")  # fmt: skip
-        self.action_about = self._action("&About", "actionAbout", None, self.show_about, "About MNIST Explorer")
+        self.action_about = self._action(
+            "&About", "actionAbout", None, self.show_about, "About MNIST Explorer"
+        )
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -188,7 +190,9 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.dataset_status = QLabel(objectName="datasetStatus")
         self.blas_status = QLabel(blas_summary(), objectName="blasStatus")
-        self.blas_status.setToolTip("The BLAS library NumPy uses for the matrix products, and its thread count.")
+        self.blas_status.setToolTip(
+            "The BLAS library NumPy uses for the matrix products, and its thread count."
+        )
         self.epoch_status = QLabel("no epoch trained yet", objectName="epochStatus")
         for label in (self.dataset_status, self.blas_status, self.epoch_status):
             label.setContentsMargins(8, 0, 8, 0)

@@ -16,7 +16,17 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+RUN_COLOURS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+]
 
 
 class GrowingArray:
@@ -80,7 +90,9 @@ class Run:
     colour: str
     dataset: str = ""
     visible: bool = True
-    status: str = "training"  # "training" | "paused" | "completed" | "stopped" | "diverged" | "error" | "loaded"
+    status: str = (
+        "training"  # "training" | "paused" | "completed" | "stopped" | "diverged" | "error" | "loaded"
+    )
     # Per-batch curves, appended by the worker's throttled deliveries (x in epochs, fractional).
     # GrowingArray, not list: a 100-epoch run has ~47,000 points per curve, and the plots read them as NumPy views
     # at up to 20 updates a second without converting a Python list each time.

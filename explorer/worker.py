@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtCore import QObject, Qt, QThreadPool
 from superqt.utils import GeneratorWorker, create_worker
 
 UPDATE_INTERVAL = 0.05  # seconds between GUI updates: at most 20 a second
@@ -117,7 +117,9 @@ def _partial_epoch(trainer, last, losses, accuracies, epoch_seconds, elapsed, sa
     return EpochEvent(**{k: v for k, v in values.items() if k in names})
 
 
-def train_chunks(config, dataset, network, stop: threading.Event, fast_stop: threading.Event, done: threading.Event):
+def train_chunks(
+    config, dataset, network, stop: threading.Event, fast_stop: threading.Event, done: threading.Event
+):
     """The generator the worker thread runs: builds the trainer there (scaling 60,000 images takes a while),
     drives `fit_iter()`, and yields `BatchChunk`, `EpochDone` and finally one `RunEnded`."""
     from core.training import BatchEvent, DivergenceError, Trainer
@@ -156,8 +158,14 @@ def train_chunks(config, dataset, network, stop: threading.Event, fast_stop: thr
             left = None
             if rate > 0 and last.total_batches:
                 batch_samples = last.samples_seen / max(1, (last.epoch - 1) * last.batches + last.batch)
-                left = (last.total_batches - ((last.epoch - 1) * last.batches + last.batch)) * batch_samples / rate
-            return BatchChunk(*arr.T, last=last, samples_per_second=rate, seconds_left=left, active_seconds=now)
+                left = (
+                    (last.total_batches - ((last.epoch - 1) * last.batches + last.batch))
+                    * batch_samples
+                    / rate
+                )
+            return BatchChunk(
+                *arr.T, last=last, samples_per_second=rate, seconds_left=left, active_seconds=now
+            )
 
         iterator = trainer.fit_iter()
         for event in iterator:
@@ -168,7 +176,14 @@ def train_chunks(config, dataset, network, stop: threading.Event, fast_stop: thr
                     smooth_loss, smooth_acc = _Smoother(span), _Smoother(span)
                 x = event.epoch - 1 + event.batch / event.batches
                 rows.append(
-                    (x, event.loss, event.accuracy, event.lr, smooth_loss(event.loss), smooth_acc(event.accuracy))
+                    (
+                        x,
+                        event.loss,
+                        event.accuracy,
+                        event.lr,
+                        smooth_loss(event.loss),
+                        smooth_acc(event.accuracy),
+                    )
                 )
                 epoch_losses.append(event.loss)
                 epoch_accuracies.append(event.accuracy)
@@ -222,6 +237,21 @@ def _sentence(exc: BaseException) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _lift_pause_if_stopping(worker, stop: threading.Event) -> None:
+    if stop.is_set():
+        worker.resume()
+
+
+class _DoneFlag(threading.Event):
+    """Set by the worker thread when the training generator has returned; remembers when."""
+
+    when = 0.0
+
+    def set(self) -> None:
+        self.when = time.perf_counter()
+        super().set()
+
+
 class TrainingController(QObject):
     """Starts, pauses, resumes and stops training runs; turns the worker's chunks into `AppState` updates."""
 
@@ -232,7 +262,7 @@ class TrainingController(QObject):
         self.run = None
         self._stop = threading.Event()
         self._fast_stop = threading.Event()
-        self._done = threading.Event()
+        self._done = _DoneFlag()
         self._done.set()
         self._switch_interval = sys.getswitchinterval()
 
@@ -244,6 +274,11 @@ class TrainingController(QObject):
     def thread_done(self) -> bool:
         """True once the training generator has returned (set in the worker thread itself)."""
         return self._done.is_set()
+
+    @property
+    def thread_done_at(self) -> float:
+        """`time.perf_counter()` when the training generator returned."""
+        return self._done.when
 
     def start(self, config, dataset, network=None, name: str | None = None, parent_run=None):
         """Start a run (a new entry in the runs list). `network` continues training from those weights."""
@@ -257,12 +292,26 @@ class TrainingController(QObject):
             run.epoch_offset = parent_run.epoch_offset + float(last.get("x", last.get("epoch", 0)))
             run.parent_name = parent_run.name
         self.run = run
-        self._stop, self._fast_stop, self._done = threading.Event(), threading.Event(), threading.Event()
+        self._stop, self._fast_stop, self._done = threading.Event(), threading.Event(), _DoneFlag()
         worker = create_worker(
-            train_chunks, config, dataset, network, self._stop, self._fast_stop, self._done, _start_thread=False
+            train_chunks,
+            config,
+            dataset,
+            network,
+            self._stop,
+            self._fast_stop,
+            self._done,
+            _start_thread=False,
         )
         worker.yielded.connect(partial(self._on_item, run))
         worker.paused.connect(partial(self._on_paused, run, True))
+        # superqt takes a pause at the worker's next yield and its resume() ignores a worker not yet paused, so a
+        # Pause followed at once by Stop (or by closing the window) would leave the run paused forever. Checked in
+        # the worker thread itself (a direct connection: the GUI thread may be blocked in shutdown()), a pause
+        # that arrives once a stop is requested is lifted at once.
+        worker.paused.connect(
+            partial(_lift_pause_if_stopping, worker, self._stop), Qt.ConnectionType.DirectConnection
+        )
         worker.resumed.connect(partial(self._on_paused, run, False))
         worker.finished.connect(partial(self._on_finished, run, worker))
         self.worker = worker

@@ -34,6 +34,12 @@ BACK_QUERY, OPTIMISED = "backquery", "optimised"
 EMPTY_TEXT = "Train a model to see the digit it imagines for each label."
 
 
+def refit_stack(widget) -> None:
+    """Give the page a QStackedLayout just switched to its full size: the layout only sizes its current page, so
+    a page that was hidden while the widget was resized keeps a stale size until the next resize."""
+    widget.layout().setGeometry(widget.contentsRect())
+
+
 def input_range(model) -> tuple[float, float]:
     """The scaled values of a black (0) and a white (255) pixel under the model's own input scaling."""
     prep = model.preprocessing or {}
@@ -278,6 +284,7 @@ class BackQueryPanel(QWidget):
         predicted = probs.argmax(axis=1)
         captions = [f"{names[k]}: sees {names[p]} {probs[k, p]:.0%}" for k, p in enumerate(predicted)]
         self.grid.set_images(pixels, captions, marks=predicted == np.arange(len(images)))
+        refit_stack(self.grid)
         self.select_label(min(self.selected_label, len(images) - 1))
 
     def _attach_exports(self):

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -31,38 +30,20 @@ from superqt.utils import create_worker
 from core import recipes
 from core.network import ACTIVATIONS
 from core.training import ConfigError, TrainConfig
-from explorer.widgets.config_fields import OUTPUT_LOSS_PAIRS, LearningRateSpin, format_hidden, parse_hidden
+from explorer.widgets.config_fields import (
+    OUTPUT_LOSS_PAIRS,
+    TIPS,
+    LearningRateSpin,
+    closest_recipe,
+    format_hidden,
+    matches_recipe,
+    parse_hidden,
+)
 from explorer.widgets.dataset_combo import DatasetCombo
 from explorer.widgets.training_status import TrainingStatus
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 DEFAULT_RECIPE = "keras-dense512"
-TIPS = {
-    "recipe": "A named configuration from the literature; choosing one fills every field. keras-dense512 "
-    "(Chollet's 784-512-10, RMSprop, 97.8%) is a fast, strong start; rashid is the classic sigmoid network.",
-    "hidden": "Units per hidden layer, comma-separated: 512 (one layer) or 256,128 (two). Empty = no hidden layer. "
-    "100 to 512 units reach 97-98% on MNIST; more is slower and rarely better.",
-    "activation": "The hidden layers' non-linearity. relu trains fastest; sigmoid is Rashid's classic (use it for "
-    "back queries); tanh and leaky-relu are in between.",
-    "output": "The output layer and the loss it is trained with. softmax + cross-entropy is the standard; "
-    "sigmoid + squared error is Rashid's network (with targets 0.01/0.99).",
-    "optimizer": "How the weights move down the gradient. rmsprop or adam with lr 0.001 work almost always; "
-    "sgd needs a larger rate (0.1); momentum/nesterov (lr 0.01-0.05) are sgd that keeps its speed.",
-    "lr": "Learning rate: the size of each step. 0.001 for rmsprop/adam, 0.1 for sgd, 0.01-0.05 for momentum. "
-    "Too high and the loss explodes (the run stops with a message); too low and it crawls. Arrows step 1-2-5.",
-    "batch": "Images per weight update. 32-128 is the usual range: smaller batches give noisier but more updates; "
-    "1 is Rashid's one-at-a-time; 'all' is full-batch gradient descent.",
-    "epochs": "Passes over the training images. 5 reach ~98% with keras-dense512; watch the test curve flatten "
-    "(or rise, for the loss) to see when more stops helping.",
-    "limit": "Train on only the first N training images ('all' = every one). 2,000 trains in seconds and still "
-    "reaches ~90%: handy for trying settings quickly. Testing always uses the whole test split.",
-    "rotation": "Augmentation: rotate each training image by a random angle up to ± this many degrees, a new "
-    "angle every epoch. 10° helps a little against overfitting; 0 = off. Test images are never rotated.",
-    "seed": "Seeds the initial weights, the shuffling and the augmentation: the same seed and settings give the "
-    "same run. Change it to see how much of a difference is luck.",
-    "continue": "Start the next run from the selected run's weights instead of fresh random ones, to train it "
-    "further (the layers must match). Its curves continue where that run ended.",
-}
 
 
 class ControlPanel(QWidget):
@@ -96,7 +77,9 @@ class ControlPanel(QWidget):
             return box
 
         def spin(name, lo, hi, tip, step=1, special=None, suffix=""):
-            box = QSpinBox(objectName=name, toolTip=tip, minimum=lo, maximum=hi, singleStep=step, suffix=suffix)
+            box = QSpinBox(
+                objectName=name, toolTip=tip, minimum=lo, maximum=hi, singleStep=step, suffix=suffix
+            )
             box.setKeyboardTracking(False)  # typing "2000" publishes once, not for 2, 20, 200 and 2000
             box.setGroupSeparatorShown(True)
             if special:
@@ -106,7 +89,9 @@ class ControlPanel(QWidget):
         self.dataset_combo = DatasetCombo()
         _compact(self.dataset_combo)
         self.recipe_combo = combo("recipeCombo", [(n, n) for n in recipes.names()], TIPS["recipe"])
-        self.hidden_edit = QLineEdit(objectName="hiddenLayersEdit", toolTip=TIPS["hidden"], placeholderText="512")
+        self.hidden_edit = QLineEdit(
+            objectName="hiddenLayersEdit", toolTip=TIPS["hidden"], placeholderText="512"
+        )
         self.activation_combo = combo("activationCombo", [(a, a) for a in ACTIVATIONS], TIPS["activation"])
         self.output_combo = combo(
             "outputCombo", [(f"{o}|{lo}", text) for o, lo, text in OUTPUT_LOSS_PAIRS], TIPS["output"]
@@ -128,12 +113,16 @@ class ControlPanel(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.train_button = QPushButton("Train", objectName="trainButton")
-        self.train_button.setToolTip("Start a new run with these settings (Ctrl+T). It is added to the runs list.")
+        self.train_button.setToolTip(
+            "Start a new run with these settings (Ctrl+T). It is added to the runs list."
+        )
         self.train_button.setDefault(True)
         self.pause_button = QPushButton("Pause", objectName="pauseButton", enabled=False)
         self.pause_button.setToolTip("Pause the run after the current batch, or resume it (Space).")
         self.stop_button = QPushButton("Stop", objectName="stopButton", enabled=False)
-        self.stop_button.setToolTip("End the run now (Esc). It keeps the weights trained so far, partial epoch too.")
+        self.stop_button.setToolTip(
+            "End the run now (Esc). It keeps the weights trained so far, partial epoch too."
+        )
         self.status = TrainingStatus(self.state, self.controller)
 
         data = QFormLayout()
@@ -224,7 +213,9 @@ class ControlPanel(QWidget):
         augment = self._base.augment
         if rotate > 0 and augment == "off":
             augment = "random"
-        elif rotate == 0 and (augment == "rashid" or (augment == "random" and not getattr(self._base, "shift", 0))):
+        elif rotate == 0 and (
+            augment == "rashid" or (augment == "random" and not getattr(self._base, "shift", 0))
+        ):
             augment = "off"
         config = replace(
             self._base,
@@ -271,7 +262,9 @@ class ControlPanel(QWidget):
         current, _ = self.read_config()
         self._recipe = name
         # The recipe sets the network and training; the dataset, training-set size and seed stay the user's.
-        self._base = recipes.config(name, dataset=current.dataset, train_limit=current.train_limit, seed=current.seed)
+        self._base = recipes.config(
+            name, dataset=current.dataset, train_limit=current.train_limit, seed=current.seed
+        )
         self._apply_config(self._base)
         self._publish()
 
@@ -279,12 +272,14 @@ class ControlPanel(QWidget):
         if config is None or config is self._published:
             return  # our own publication coming back
         self._base = config
-        self._recipe = _closest_recipe(config)
+        self._recipe = closest_recipe(config)
         index = self.recipe_combo.findData(self._recipe)
         if index >= 0:
             self.recipe_combo.setCurrentIndex(index)
         self._apply_config(config)
-        if config.dataset != self.dataset_combo.current_key() and self.dataset_combo.is_available(config.dataset):
+        if config.dataset != self.dataset_combo.current_key() and self.dataset_combo.is_available(
+            config.dataset
+        ):
             self.dataset_combo.select_key(config.dataset)  # loads it; publishes when loaded
         config_now, error = self.read_config()
         self._refresh_recipe_label(config_now)
@@ -294,7 +289,7 @@ class ControlPanel(QWidget):
     def _refresh_recipe_label(self, config) -> None:
         for i in range(self.recipe_combo.count()):
             name = self.recipe_combo.itemData(i)
-            modified = name == self._recipe and not _matches(config, name)
+            modified = name == self._recipe and not matches_recipe(config, name)
             self.recipe_combo.setItemText(i, f"{name} (modified)" if modified else name)
 
     def select_recipe(self, name: str) -> None:
@@ -305,7 +300,7 @@ class ControlPanel(QWidget):
 
     def restore(self, recipe: str | None, config) -> None:
         """Fields from a saved session: its configuration, shown against its recipe (modified or not)."""
-        self._recipe = recipe if recipe in recipes.RECIPES else _closest_recipe(config)
+        self._recipe = recipe if recipe in recipes.RECIPES else closest_recipe(config)
         index = self.recipe_combo.findData(self._recipe)
         if index >= 0:
             self.recipe_combo.setCurrentIndex(index)
@@ -322,7 +317,9 @@ class ControlPanel(QWidget):
         dataset = getattr(self.state.dataset, "name", "mnist")
         target = recipe.target(dataset) if recipe else None
         if recipe and target:
-            self.show_message(f"{recipe.name}: its source reports {target:.1%} test accuracy on {dataset}.", "note")
+            self.show_message(
+                f"{recipe.name}: its source reports {target:.1%} test accuracy on {dataset}.", "note"
+            )
         else:
             self.show_message("")
 
@@ -335,7 +332,11 @@ class ControlPanel(QWidget):
     # --- datasets ----------------------------------------------------------------------------------------------
     def _on_dataset_chosen(self, _index: int) -> None:
         key = self.dataset_combo.current_key()
-        if key is None or key == getattr(self.state.dataset, "name", None) and key in ("mnist", "fashion-mnist"):
+        if (
+            key is None
+            or key == getattr(self.state.dataset, "name", None)
+            and key in ("mnist", "fashion-mnist")
+        ):
             return
         self.load_dataset(key)
 
@@ -421,7 +422,9 @@ class ControlPanel(QWidget):
                     "error",
                 )
                 return
-        label = self._recipe if self._recipe and _matches(config, self._recipe) else "custom"
+        label = self._recipe or "custom"
+        if self._recipe and not matches_recipe(config, self._recipe):
+            label = f"{self._recipe} (modified)"
         name = f"run {self.state.next_run_id} · {label}"
         if parent_run is not None:
             name = f"{parent_run.name.split(' · ')[0]} continued"
@@ -443,26 +446,3 @@ def _load_dataset(key: str):
     except Exception as exc:  # noqa: BLE001 - shown to the user as one sentence; the app keeps its dataset
         text = str(exc).strip() or type(exc).__name__
         return None, text if text.endswith(".") else text + "."
-
-
-def _same(mine, value) -> bool:
-    if isinstance(value, (tuple, list)):
-        return tuple(mine or ()) == tuple(value)
-    if isinstance(value, float):
-        return mine is not None and abs(float(mine) - value) <= 1e-12 * max(1.0, abs(value))
-    return mine == value
-
-
-def _matches(config, recipe_name: str) -> bool:
-    """Whether `config` has every setting the recipe names (dataset, size limit and seed are not the recipe's)."""
-    recipe = recipes.RECIPES.get(recipe_name)
-    return recipe is not None and all(_same(getattr(config, k, None), v) for k, v in recipe.settings.items())
-
-
-def _closest_recipe(config) -> str:
-    """The recipe `config` matches, or else the one it shares the largest share of settings with."""
-    def share(name: str) -> float:
-        settings = recipes.RECIPES[name].settings
-        return sum(_same(getattr(config, k, None), v) for k, v in settings.items()) / max(1, len(settings))
-
-    return max(recipes.names(), key=share)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from core import insight
@@ -147,6 +148,10 @@ class WeightsPanel(QWidget):
         self.sort_combo.currentIndexChanged.connect(lambda _i: self._refresh_gallery())
         self.label_strip.tileClicked.connect(self.set_label)
         self.gallery.tileClicked.connect(self.select_unit)
+        for key in range(10):  # keys 0-9 choose that label
+            QShortcut(QKeySequence(str(key)), self, lambda k=key: self._key_label(k)).setContext(
+                Qt.ShortcutContext.WidgetWithChildrenShortcut
+            )
         state.modelChanged.connect(self.set_model)
         self.set_model(state.model)
 
@@ -211,6 +216,10 @@ class WeightsPanel(QWidget):
         )
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _key_label(self, label: int) -> None:
+        if label < self.label_combo.count():
+            self.set_label(label)
+
     def _on_label_combo(self, index: int) -> None:
         if index < 0:
             return

@@ -113,9 +113,14 @@ class TrainingCurves(QWidget):
         self.state = state
         self.loss_plot = _plot("lossPlot", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)")
+        # Accuracy lives in 0..100: a fixed range spares an axis relayout on every update (zoom in to see more).
+        self.accuracy_plot.getPlotItem().enableAutoRange(y=False)
+        self.accuracy_plot.setYRange(0, 100, padding=0.02)
         self.lr_plot = _plot("lrPlot", "lr")
         self.lr_plot.setMinimumHeight(90)
-        self.lr_plot.getPlotItem().setLogMode(y=True)  # schedules span decades; a constant rate is a flat line
+        self.lr_plot.getPlotItem().setLogMode(
+            y=True
+        )  # schedules span decades; a constant rate is a flat line
         self.accuracy_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.getPlotItem().setLabel("bottom", "epoch", color=AXIS_COLOUR)

@@ -6,6 +6,8 @@ removes it; selecting a row makes it `state.selected_run`, which the insight pan
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
@@ -44,14 +46,26 @@ class RunsList(QTreeWidget):
         for column in range(len(COLUMNS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self._syncing = False
+        self._last_batch_refresh = 0.0
         self.itemChanged.connect(self._on_item_changed)
         self.currentItemChanged.connect(self._on_current_changed)
         self.customContextMenuRequested.connect(self._context_menu)
         state.runsChanged.connect(self.sync)
-        state.runUpdated.connect(self._on_run_updated)
+        state.runUpdated.connect(self._on_batches)
         state.epochEnded.connect(lambda run, _event: self._on_run_updated(run))
         state.trainingFinished.connect(self._on_run_updated)
+        state.modelChanged.connect(lambda _model: self._select_current())  # select_run() from elsewhere
         self.sync()
+
+    def _select_current(self) -> None:
+        selected = self.state.selected_run
+        item = self.item_for(selected) if selected is not None else None
+        if item is not None and self.currentItem() is not item:
+            self._syncing = True
+            try:
+                self.setCurrentItem(item)
+            finally:
+                self._syncing = False
 
     def item_for(self, run) -> QTreeWidgetItem | None:
         for i in range(self.topLevelItemCount()):
@@ -111,6 +125,13 @@ class RunsList(QTreeWidget):
             summary = f"from {run.parent_name} · {summary}"
         item.setText(4, f"{run.dataset} · {summary}" if run.dataset else summary)
         item.setToolTip(4, item.text(4))
+
+    def _on_batches(self, run) -> None:
+        """Batch chunks only move the time column: refresh the row once a second, not 20 times."""
+        now = time.monotonic()
+        if now - self._last_batch_refresh >= 1.0:
+            self._last_batch_refresh = now
+            self._on_run_updated(run)
 
     def _on_run_updated(self, run) -> None:
         item = self.item_for(run)

@@ -368,3 +368,51 @@ def test_from_dict_round_trips_json_and_rejects_unknown_keys():
 def test_a_dataset_without_training_images_is_refused(mnist):
     with pytest.raises(ConfigError, match="no training images"):
         Trainer(config(), subset(mnist, 0))
+
+
+def test_automatic_threads_use_one_blas_thread_for_small_batches(mnist):
+    def blas_threads_during(cfg):
+        gen = Trainer(cfg, subset(mnist, 300)).fit_iter()
+        next(gen)
+        inside = {lim["num_threads"] for lim in threadpool_info() if lim["user_api"] == "blas"}
+        gen.close()
+        return inside
+
+    default = {lim["num_threads"] for lim in threadpool_info() if lim["user_api"] == "blas"}
+    assert blas_threads_during(TrainConfig(hidden=(200,), batch_size=1, threads=0)) == {1}
+    assert blas_threads_during(TrainConfig(hidden=(512,), batch_size=128, threads=0)) == default
+    assert blas_threads_during(TrainConfig(hidden=(512,), batch_size=128, threads=2)) == {2}
+
+
+def test_labels_beyond_the_class_names_are_refused(mnist):
+    data = subset(mnist, 50)
+    data.class_names = data.class_names[:5]  # labels go up to 9
+    with pytest.raises(ConfigError, match="labels up to 9 but only 5 class names"):
+        Trainer(TrainConfig(), data)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(optimizer="sgd", batch_size=1, dropout=0.3, l2=1e-3, use_bias=True, activation="tanh"),
+        dict(
+            optimizer="momentum",
+            batch_size=1,
+            activation="leaky-relu",
+            output="sigmoid",
+            loss="cross-entropy",
+        ),
+        dict(optimizer="nesterov", batch_size=7, schedule="cosine", output="softmax", loss="mse"),
+        dict(optimizer="adam", batch_size=0, augment="rashid", rotate=10.0, scaling="standard"),
+        dict(optimizer="rmsprop", batch_size=1, augment="random", rotate=30.0, shift=2, elastic=34.0),
+        dict(optimizer="sgd", batch_size=5, augment="rashid", rotate=5.0, targets="rashid", dtype="float64"),
+    ],
+)
+def test_every_path_of_the_loop_runs_and_stays_finite(mnist, settings):
+    data = subset(mnist, 40, n_test=20)
+    trainer = Trainer(config(hidden=(12, 6), epochs=2, lr=0.01, **settings), data)
+    batches, epochs = run(trainer)
+    copies = 3 if settings.get("augment") == "rashid" else 1
+    assert batches[-1].samples_seen == 2 * 40 * copies
+    assert all(math.isfinite(b.loss) for b in batches) and len(epochs) == 2
+    assert all(np.all(np.isfinite(w)) for w in trainer.network.weights)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
-RUN_TIMEOUT_MS = 240_000  # generous: the test machine may be shared; the assertions are about results, not speed
+RUN_TIMEOUT_MS = (
+    240_000  # generous: the test machine may be shared; the assertions are about results, not speed
+)
 
 
-@pytest.fixture
-def window(qtbot):
+def open_window(qtbot):
+    """The app's main window as `mnist-explorer` opens it, shown offscreen; closed at the test's end."""
     from explorer.app import build_window
 
     win = build_window()

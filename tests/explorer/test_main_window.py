@@ -11,13 +11,25 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QProgressBar, QPushButton, Q
 from core import recipes
 from explorer.panels import PANELS
 from explorer.panels.controls import DEFAULT_RECIPE
-from tests.explorer.gui_helpers import find, window  # noqa: F401 - the fixture
+from tests.explorer.gui_helpers import find, open_window
+
+
+@pytest.fixture
+def window(qtbot):
+    return open_window(qtbot)
+
 
 CONTROLS = ["datasetCombo", "recipeCombo", "hiddenLayersEdit", "activationCombo", "optimizerCombo",
             "learningRateSpin", "batchSizeSpin", "epochsSpin", "trainLimitSpin", "rotationSpin", "seedSpin"]  # fmt: skip
 DESIGN_PANELS = {"trainingPanel", "datasetPanel", "augmentationPanel", "backQueryPanel", "weightsPanel",
                  "errorsPanel", "drawPanel"}  # fmt: skip
-MENU_ACTIONS = ["actionOpenDataset", "actionSaveModel", "actionLoadModel", "actionExportFigures", "actionExportReport"]
+MENU_ACTIONS = [
+    "actionOpenDataset",
+    "actionSaveModel",
+    "actionLoadModel",
+    "actionExportFigures",
+    "actionExportReport",
+]
 
 
 def test_opens_ready_with_mnist_and_the_default_recipe(window):

@@ -6,7 +6,7 @@ Modes (the first path segment): `ok`, `stall-headers` (accepts, never answers), 
 goes silent), `short` (claims the full length, sends half, closes), `garbage` (random bytes of the right length),
 `garbage-gzip` (a valid gzip of random content), `bomb` (a small gzip that inflates to 200 MB), `endless` (no length, a gzip
 header whose comment never ends), `huge-length` (claims a terabyte), `wrong-dataset` (Fashion-MNIST's files under MNIST's
-names), `redirect-loop`, `error` (HTTP 500). The GUI test drives File > Download Fashion-MNIST… against the same
+names), `redirect-loop`, `error` (HTTP 500), `fashion` (the real Fashion-MNIST files). The GUI test drives File > Download Fashion-MNIST… against the same
 server and checks the window stays alive, says what went wrong in one sentence, and keeps the loaded dataset.
 """
 
@@ -108,7 +108,7 @@ class HostileServer:
                             self.wfile.write(server.comment)
                     elif mode == "huge-length":
                         self.send_body(b"\x1f\x8b", length=10**12)
-                    elif mode == "wrong-dataset":
+                    elif mode in ("wrong-dataset", "fashion"):
                         self.send_body(server.fashion[name])
                     elif mode == "redirect-loop":
                         self.send_response(302)
@@ -205,9 +205,11 @@ def test_hostile_servers_give_one_clear_error_and_leave_nothing(server, tmp_path
 
 def test_the_app_survives_a_failed_download(server, qtbot, monkeypatch, figures):
     """File > Download Fashion-MNIST… against a stalling and a garbage mirror: one sentence, the app goes on."""
+    from PySide6.QtCore import QThreadPool
+
     from explorer.app import build_window
 
-    baseline_threads = threading.active_count()
+    baseline = app_threads()
     window = build_window()
     qtbot.addWidget(window)
     state = window.state
@@ -228,5 +230,22 @@ def test_the_app_survives_a_failed_download(server, qtbot, monkeypatch, figures)
         assert state.dataset is before  # the loaded MNIST is untouched
         figures(f"GUI, {mode}: the window stays up and says: {error[:100]}…")
     assert not (download.data_dir() / "fashion-mnist").exists()
+    if server.fashion:  # and then a good mirror: the app downloads, checks and switches to Fashion-MNIST
+        monkeypatch.setitem(download.MIRRORS, "fashion-mnist", (f"{server.url}/fashion/",))
+        window.findChild(type(window.action_download), "actionDownloadFashion").trigger()
+        qtbot.waitUntil(
+            lambda: state.dataset is not None and state.dataset.name == "fashion-mnist", timeout=60_000
+        )
+        assert state.dataset.n_train == 60_000
+        assert sorted(p.name for p in (download.data_dir() / "fashion-mnist").iterdir()) == sorted(
+            server.fashion
+        )
+        figures("GUI, then a good mirror: Fashion-MNIST downloaded, checked and loaded (60,000 + 10,000)")
     window.close()
-    qtbot.waitUntil(lambda: threading.active_count() <= baseline_threads, timeout=10_000)
+    qtbot.waitUntil(lambda: app_threads() <= baseline, timeout=10_000)  # the download worker has ended
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def app_threads() -> set[threading.Thread]:
+    """Live threads, leaving out the test server's own request handlers (a stalled one waits for the release)."""
+    return {t for t in threading.enumerate() if "process_request_thread" not in t.name}
