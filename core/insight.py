@@ -166,27 +166,34 @@ def back_query(net, label: int, n_classes: int | None = None) -> np.ndarray:
 
     Raises ValueError when a layer is not a sigmoid (the logit only inverts a sigmoid).
     """
-    why = back_query_applies(net)
-    if why:
-        raise ValueError(why)
     n_classes = n_classes or net.weights[-1].shape[1]
     if not 0 <= label < n_classes:
         raise ValueError(f"label {label} is not one of the {n_classes} classes")
-    targets = np.full(n_classes, RASHID_LOW)
-    targets[label] = RASHID_HIGH
-    signal = _logit(targets)  # the final layer's input signal
-    for i in range(len(net.weights) - 1, -1, -1):
-        outputs = _rescale(np.asarray(net.weights[i], dtype=np.float64) @ signal)  # previous layer's output
-        if i == 0:
-            return outputs
-        signal = _logit(outputs)
-    raise AssertionError("unreachable")
+    return _back_query_columns(net, [label], n_classes)[:, 0]
 
 
 def back_queries(net, n_classes: int | None = None) -> np.ndarray:
     """Every label's back query, (classes, 784)."""
     n_classes = n_classes or net.weights[-1].shape[1]
-    return np.stack([back_query(net, k, n_classes) for k in range(n_classes)])
+    return _back_query_columns(net, list(range(n_classes)), n_classes).T
+
+
+def _back_query_columns(net, labels, n_classes: int) -> np.ndarray:
+    """The back queries of ``labels`` as the columns of one (784, len(labels)) array: one matrix product per
+    layer for all of them, each column rescaled on its own exactly as a single back query would be."""
+    why = back_query_applies(net)
+    if why:
+        raise ValueError(why)
+    targets = np.full((n_classes, len(labels)), RASHID_LOW)
+    targets[labels, np.arange(len(labels))] = RASHID_HIGH
+    signal = _logit(targets)  # the final layer's input signal, one column per label
+    for i in range(len(net.weights) - 1, -1, -1):
+        outputs = np.asarray(net.weights[i], dtype=np.float64) @ signal  # the previous layer's outputs
+        outputs = np.stack([_rescale(column) for column in outputs.T], axis=1)
+        if i == 0:
+            return outputs
+        signal = _logit(outputs)
+    raise AssertionError("unreachable")
 
 
 def optimised_input(
@@ -223,9 +230,9 @@ def optimised_input(
 # --- weights -------------------------------------------------------------------------------------------------------
 def linear_template(net) -> np.ndarray:
     """The linearised network W0 @ W1 @ ... as (classes, 784): row k is what label k looks for."""
-    product = np.asarray(net.weights[0], dtype=np.float64)
-    for w in net.weights[1:]:
-        product = product @ w
+    product = np.asarray(net.weights[-1], dtype=np.float64)
+    for w in reversed(net.weights[:-1]):  # right to left: every product stays (units, classes), small
+        product = np.asarray(w, dtype=np.float64) @ product
     return product.T
 
 
@@ -234,9 +241,9 @@ def unit_label_strength(net) -> np.ndarray:
     linearised rest of the network (W1 @ W2 @ ...). Empty (0, classes) for a network without hidden layers."""
     if len(net.weights) < 2:
         return np.zeros((0, net.weights[-1].shape[1]))
-    product = np.asarray(net.weights[1], dtype=np.float64)
-    for w in net.weights[2:]:
-        product = product @ w
+    product = np.asarray(net.weights[-1], dtype=np.float64)
+    for w in reversed(net.weights[1:-1]):  # right to left, as in linear_template
+        product = np.asarray(w, dtype=np.float64) @ product
     return product
 
 

@@ -142,13 +142,7 @@ class Workspace:
         self.tmp = [np.empty((batch, n), dtype) for n in outs]
         self.grads_W = [np.empty((a, b), dtype) for a, b in zip(sizes[:-1], outs, strict=True)]
         self.grads_b = [np.empty(n, dtype) if use_bias else None for n in outs]
-        self.batch, self.dtype, self._inputs = batch, dtype, None
-
-    def input_buffer(self, n_inputs: int) -> np.ndarray:
-        """A (batch, n_inputs) array to gather a batch's inputs into."""
-        if self._inputs is None:
-            self._inputs = np.empty((self.batch, n_inputs), self.dtype)
-        return self._inputs
+        self.batch = batch
 
 
 def loss_and_grads(

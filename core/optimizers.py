@@ -11,7 +11,7 @@ Each optimizer updates its parameters in place from their gradients g, following
 
 All state starts at zero. Adam's bias correction is folded into the step size, as Keras and the Adam paper's
 "efficient version" do. The updates run in place with preallocated buffers, so a step makes no temporary
-arrays.
+arrays. At batch size 1, plain SGD can skip the gradient arrays altogether (`sgd_rank_one_update`).
 
 A schedule gives the learning rate for update number `step` (0-based), with E = steps per epoch:
 
@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
@@ -135,6 +136,19 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= alpha
             p -= tmp
+
+
+def sgd_rank_one_update(weights, biases, inputs, deltas, lr: float, l2: float = 0.0) -> None:
+    """Plain SGD for one sample (batch size 1) without gradient arrays: W_i -= lr (a_i d_i^T + l2 W_i) and
+    b_i -= lr d_i, where a_i (1, inputs) is layer i's input and d_i (1, outputs) its dL/dz. Each weight update is one
+    in-place BLAS rank-1 update (ger): a single pass over W instead of forming the gradient and then subtracting."""
+    for w, b, a, d in zip(weights, biases, inputs, deltas, strict=True):
+        if l2 > 0:
+            w *= 1.0 - lr * l2
+        # W is C-ordered (in, out), so W.T is a Fortran-ordered (out, in) matrix that ger updates in place
+        get_blas_funcs("ger", (w,))(-lr, d[0], a[0], a=w.T, overwrite_a=True)
+        if b is not None:
+            b -= lr * d[0]
 
 
 def make_optimizer(name: str, momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-7) -> Optimizer:

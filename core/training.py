@@ -23,7 +23,6 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
 from core.augment import SCHEMES, augment_batch
@@ -39,7 +38,7 @@ from core.network import (
     init_network,
     loss_and_deltas,
 )
-from core.optimizers import OPTIMIZERS, SCHEDULES, Schedule, make_optimizer
+from core.optimizers import OPTIMIZERS, SCHEDULES, Schedule, make_optimizer, sgd_rank_one_update
 from core.preprocess import SCALINGS, TARGETS, background_value, encode_targets, fit_scaling, scale_inputs
 
 
@@ -230,7 +229,7 @@ class EpochEvent:
     test_accuracy: float | None
     epoch_seconds: float  # training time of this epoch, including the test evaluation
     elapsed: float  # training time since fit_iter began
-    samples_per_second: float  # training samples per second in this epoch
+    samples_per_second: float  # training samples per second in this epoch (the test evaluation not counted)
     network: Network  # a copy: this epoch's weights
     lr: float = 0.0  # the learning rate of the epoch's last update
 
@@ -291,6 +290,7 @@ class Trainer:
         self.network: Network = network
         self._augmenting = config.augment != "off" or config.shift > 0 or config.elastic > 0
         self.history: list[dict] = []
+        self._x_buf = None  # where batches are gathered
 
     # --- evaluation ---
 
@@ -314,8 +314,11 @@ class Trainer:
     def fit_iter(self) -> Iterator[BatchEvent | EpochEvent]:
         """Train, yielding a BatchEvent after every batch and an EpochEvent at the end of every epoch.
 
-        The consumer may stop at any yield (`close()` the generator): `network` then holds the weights after the
-        last completed batch. Raises DivergenceError if the loss or a gradient becomes NaN or infinite.
+        An EpochEvent's train loss and accuracy are the running averages over the epoch's batches (each computed
+        before that batch's update, with dropout), not a separate pass over the training set; its test numbers are
+        a full pass over the test set with the epoch's final weights. The consumer may stop at any yield (`close()`
+        the generator): `network` then holds the weights after the last completed batch. Raises DivergenceError if
+        the loss or a gradient becomes NaN or infinite; `network` then holds the last good weights.
         """
         threads = self.config.threads or self._auto_threads()
         with threadpool_limits(limits=threads, user_api="blas") if threads else nullcontext():
@@ -344,9 +347,11 @@ class Trainer:
         optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
         order_rng = np.random.default_rng(self._order_seed)
         noise_rng = np.random.default_rng(self._noise_seed)
-        ws = Workspace(net.layer_sizes, batch_size, net.dtype, net.use_bias, cfg.dropout > 0)
+        ws = Workspace(net.layer_sizes, min(batch_size, _CHUNK), net.dtype, net.use_bias, cfg.dropout > 0)
         params = net.weights + [b for b in net.biases if b is not None]
         grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
+        if batch_size > _CHUNK:  # big batches are computed a chunk at a time and their gradients summed
+            grads = [np.empty_like(g) for g in grads]
         t_buf = np.empty((batch_size, self.n_classes), net.dtype)
         online_sgd = batch_size == 1 and cfg.optimizer == "sgd"
         step, seen, active = 0, 0, 0.0
@@ -355,35 +360,31 @@ class Trainer:
             epoch_start = active
             loss_sum = correct_sum = 0.0
             epoch_seen = 0
-            for b, (x, y) in enumerate(self._epoch_batches(batch_size, order_rng, noise_rng, ws)):
+            for b, (x, y) in enumerate(self._epoch_batches(batch_size, order_rng, noise_rng)):
                 n = len(y)
                 t = np.take(self._target_table, y, axis=0, out=t_buf[:n])
                 lr = schedule(step)
                 with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught just below
-                    loss, inputs, deltas, outputs = loss_and_deltas(
-                        net, x, t, cfg.loss, cfg.dropout, noise_rng, ws
-                    )
                     if (
                         online_sgd
                     ):  # Rashid's online learning: no gradient arrays, one rank-1 update per layer
+                        loss, inputs, deltas, out = loss_and_deltas(
+                            net, x, t, cfg.loss, cfg.dropout, noise_rng, ws
+                        )
                         finite = math.isfinite(loss) and _outer_products_finite(inputs, deltas)
+                        correct = int(out[0].argmax() == y[0])
                     else:
-                        grads_from_deltas(net, inputs, deltas, cfg.l2, ws)
+                        loss, correct = self._gradients(x, y, t, noise_rng, ws, grads)
                         finite = math.isfinite(loss) and _finite(grads)
                 if not finite:
                     raise DivergenceError(_divergence_message(epoch, b + 1, loss, lr))
                 if online_sgd:
-                    _online_sgd_update(net, inputs, deltas, lr, cfg.l2)
+                    sgd_rank_one_update(net.weights, net.biases, inputs, deltas, lr, cfg.l2)
                 else:
                     optimizer.step(params, grads, lr)
                 step += 1
                 seen += n
                 epoch_seen += n
-                correct = (
-                    int(outputs[0].argmax() == y[0])
-                    if n == 1
-                    else int(np.count_nonzero(outputs.argmax(1) == y))
-                )
                 loss_sum += loss * n
                 correct_sum += correct
                 active += time.perf_counter() - resumed
@@ -401,6 +402,7 @@ class Trainer:
                     correct_sum / epoch_seen,
                 )
                 resumed = time.perf_counter()
+            train_seconds = active + time.perf_counter() - resumed - epoch_start
             test = self.evaluate("test")
             active += time.perf_counter() - resumed
             epoch_seconds = active - epoch_start
@@ -413,7 +415,7 @@ class Trainer:
                 test_accuracy=None if test is None else test["accuracy"],
                 epoch_seconds=epoch_seconds,
                 elapsed=active,
-                samples_per_second=epoch_seen / epoch_seconds if epoch_seconds > 0 else 0.0,
+                samples_per_second=epoch_seen / train_seconds if train_seconds > 0 else 0.0,
                 network=net.copy(),
                 lr=lr,
             )
@@ -421,7 +423,36 @@ class Trainer:
             yield event
             resumed = time.perf_counter()
 
-    def _epoch_batches(self, batch_size, order_rng, noise_rng, ws):
+    def _gradients(self, x, y, t, rng, ws, grads):
+        """Fill `grads` with the batch's gradients (L2 included); return its mean data loss and how many it got
+        right. A batch bigger than the workspace is done a chunk at a time, the chunks' gradients weighted by
+        their share of the batch."""
+        cfg, net, n = self.config, self.network, len(y)
+        if n <= ws.batch:
+            loss, inputs, deltas, out = loss_and_deltas(net, x, t, cfg.loss, cfg.dropout, rng, ws)
+            grads_from_deltas(net, inputs, deltas, cfg.l2, ws)
+            return loss, int(np.count_nonzero(out.argmax(1) == y))
+        total_loss, correct = 0.0, 0
+        chunk_grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
+        for start in range(0, n, ws.batch):
+            part = slice(start, start + ws.batch)
+            loss, inputs, deltas, out = loss_and_deltas(net, x[part], t[part], cfg.loss, cfg.dropout, rng, ws)
+            grads_from_deltas(net, inputs, deltas, 0.0, ws)
+            share = len(out) / n
+            for g, c in zip(grads, chunk_grads, strict=True):
+                if start == 0:
+                    np.multiply(c, share, out=g)
+                else:
+                    c *= share
+                    g += c
+            total_loss += loss * share
+            correct += int(np.count_nonzero(out.argmax(1) == y[part]))
+        if cfg.l2 > 0:
+            for g, w in zip(grads, net.weights, strict=False):  # the weights come first in `grads`
+                g += cfg.l2 * w
+        return total_loss, correct
+
+    def _epoch_batches(self, batch_size, order_rng, noise_rng):
         """(inputs, labels) of each batch of one epoch: a shuffled pass over the records, augmented if asked.
 
         Without augmentation a batch is gathered by index into a preallocated buffer. With it, records are
@@ -435,7 +466,9 @@ class Trainer:
             yield self._x, self._y
             return
         if not self._augmenting:
-            x_buf = ws.input_buffer(self._x.shape[1])
+            if self._x_buf is None or len(self._x_buf) < batch_size:
+                self._x_buf = np.empty((batch_size, self._x.shape[1]), self._x.dtype)
+            x_buf = self._x_buf
             for lo in range(0, n, batch_size):
                 idx = order[lo : lo + batch_size]
                 yield np.take(self._x, idx, axis=0, out=x_buf[: len(idx)]), self._y[idx]
@@ -458,6 +491,7 @@ class Trainer:
 
 
 _AUGMENT_CHUNK = 512  # records augmented per call
+_CHUNK = 4096  # the largest batch computed in one piece; bigger ones are summed chunk by chunk
 
 
 def _divergence_message(epoch, batch, loss, lr) -> str:
@@ -478,17 +512,6 @@ def _outer_products_finite(inputs, deltas) -> bool:
         if not bound < 1e70:  # (3.4e38)^2 is float32's limit for the squared product; NaN fails too
             return False
     return True
-
-
-def _online_sgd_update(net, inputs, deltas, lr, l2) -> None:
-    """W_i -= lr (a_i d_i^T + l2 W_i) and b_i -= lr d_i for one sample, as in-place BLAS rank-1 updates (ger)."""
-    for w, b, a, d in zip(net.weights, net.biases, inputs, deltas, strict=True):
-        if l2 > 0:
-            w *= 1.0 - lr * l2
-        # W is C-ordered (in, out), so W.T is a Fortran-ordered (out, in) matrix that ger updates in place
-        get_blas_funcs("ger", (w,))(-lr, d[0], a[0], a=w.T, overwrite_a=True)
-        if b is not None:
-            b -= lr * d[0]
 
 
 def _finite(arrays) -> bool:

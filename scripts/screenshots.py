@@ -4,7 +4,7 @@
 
 Trains two runs on the first N MNIST training images (keras-dense512, then a two-hidden-layer SGD network, so
 the training tab compares two runs), then shows each tab in turn and saves the whole window as
-`<out>/<panel objectName>.png` (plus `window.png`, the training tab). Uses a throw-away settings folder.
+`<out>/<panel objectName>.png`. Uses a throw-away settings folder.
 """
 
 from __future__ import annotations
@@ -85,9 +85,6 @@ def main(argv=None) -> int:
         name = window.tabs.widget(index).objectName() or f"tab{index}"
         window.grab().save(str(out / f"{name}.png"))
         print("saved", out / f"{name}.png")
-    window.tabs.setCurrentIndex(0)
-    settle(app, 0.5)
-    window.grab().save(str(out / "window.png"))
     window.close()
     return 0
 

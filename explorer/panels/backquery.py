@@ -28,16 +28,12 @@ from core.preprocess import scaling_table
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
+from explorer.widgets.layout_fix import refit_stack
 from explorer.widgets.prob_bars import ProbabilityBars
 
 BACK_QUERY, OPTIMISED = "backquery", "optimised"
+SYNC_WEIGHTS = 1_000_000  # back queries of networks up to this many weights run on the GUI thread (~ms)
 EMPTY_TEXT = "Train a model to see the digit it imagines for each label."
-
-
-def refit_stack(widget) -> None:
-    """Give the page a QStackedLayout just switched to its full size: the layout only sizes its current page, so
-    a page that was hidden while the widget was resized keeps a stale size until the next resize."""
-    widget.layout().setGeometry(widget.contentsRect())
 
 
 def input_range(model) -> tuple[float, float]:
@@ -51,10 +47,17 @@ def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float,
     """Every label's optimised input and the network's outputs for it (runs in a worker)."""
     rng = np.random.default_rng(
         0
-    )  # the same start every time, so only the network's change moves the picture
+    )  # the same start every time: only a change of the network moves the picture
     images = np.stack([insight.optimised_input(network, k, steps, l2, lo, hi, rng) for k in range(n_classes)])
     probs = network.forward(images.astype(network.weights[0].dtype))
-    return {"images": images, "probs": probs, "lo": lo, "hi": hi}
+    return {"method": OPTIMISED, "images": images, "probs": probs, "lo": lo, "hi": hi}
+
+
+def compute_back_queries(network, n_classes: int) -> dict:
+    """Every label's back query and the network's outputs for it."""
+    images = insight.back_queries(network, n_classes)
+    probs = network.forward(images.astype(network.weights[0].dtype))
+    return {"method": BACK_QUERY, "images": images, "probs": probs}
 
 
 class BackQueryPanel(QWidget):
@@ -71,7 +74,7 @@ class BackQueryPanel(QWidget):
         self.display_range = (0.0, 1.0)
         self.selected_label = 0
         self.job = LatestJob(self)
-        self.job.done.connect(self._on_optimised)
+        self.job.done.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
         self.job.busyChanged.connect(self._on_busy)
 
@@ -217,10 +220,11 @@ class BackQueryPanel(QWidget):
         why = insight.back_query_applies(net)
         if not optimised:
             self._set_notice("")
-            self.job.cancel()
-            images = insight.back_queries(net, len(model.classes))
-            self.display_range = (insight.RASHID_LOW, insight.RASHID_HIGH)
-            self._show(images, net.forward(images.astype(net.weights[0].dtype)), BACK_QUERY)
+            self.job.cancel()  # a pending optimised input is stale now
+            if sum(w.size for w in net.weights) <= SYNC_WEIGHTS:
+                self._on_result(compute_back_queries(net, len(model.classes)))  # a few milliseconds
+            else:
+                self.job.submit(compute_back_queries, net, len(model.classes))
             return
         self._set_notice(why + " Showing the optimised input." if why else "", offer_switch=False)
         lo, hi = input_range(model)
@@ -256,18 +260,23 @@ class BackQueryPanel(QWidget):
             return [str(c) for c in self.model.classes]
         return [str(k) for k in range(10)]
 
-    def _on_optimised(self, result: dict) -> None:
-        if self.method == OPTIMISED and self.model is not None:
-            # black is the background; white the brightest pixel of the ten (the L2 penalty keeps them dim)
+    def _on_result(self, result: dict) -> None:
+        if self.model is None or result["method"] != self.method:
+            return
+        if result["method"] == BACK_QUERY:
+            self.display_range = (insight.RASHID_LOW, insight.RASHID_HIGH)
+        else:
+            # black is the background; white the brightest pixels of the ten (the L2 penalty keeps them dim)
             lo, brightest = result["lo"], float(np.percentile(result["images"], 99.5))
             self.display_range = (lo, brightest if brightest > lo else result["hi"])
-            self._show(result["images"], result["probs"], OPTIMISED)
+        self._show(result["images"], result["probs"], result["method"])
 
     def _on_failed(self, text: str) -> None:
         self.status_label.setText(f"Could not compute the pictures: {text}")
 
     def _on_busy(self, busy: bool) -> None:
-        self.status_label.setText("Optimising the inputs…" if busy else "")
+        working = "Optimising the inputs…" if self.method == OPTIMISED else "Running the labels backwards…"
+        self.status_label.setText(working if busy else "")
 
     def _show(self, images, probs, method: str) -> None:
         self.images, self.probs, self.shown_method = images, probs, method

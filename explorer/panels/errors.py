@@ -31,6 +31,7 @@ from explorer.widgets.heatmap import Heatmap
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
+from explorer.widgets.layout_fix import refit_stack
 from explorer.widgets.prob_bars import ProbabilityBars
 
 EMPTY_TEXT = "Train a model to see the test images it gets wrong."
@@ -200,6 +201,7 @@ class ErrorsPanel(QWidget):
         # the most confident first, as in the misclassified list
         members = members[np.argsort(-self.probs[members, predicted], kind="stable")]
         self.cell_grid.set_indices(members)
+        refit_stack(self.cell_grid)
         names = self._names()
         self.cell_grid.set_empty_message(
             f"No test image of {names[true]} was predicted as {names[predicted]}."
@@ -261,14 +263,19 @@ class ErrorsPanel(QWidget):
         self._show_matrix()
         self._fill_metrics()
         confidence = probs[np.arange(len(probs)), self.predicted]
+        short = [_short_name(name) for name in names]
         captions = [
-            f"{names[t]}→{names[p]} {c:.0%}"
+            f"{short[t]}→{short[p]} {c:.0%}"
             for t, p, c in zip(labels, self.predicted, confidence, strict=True)
         ]
+        thumbnail = 56 if max(len(name) for name in short) <= 2 else 76  # room for "Pullover→Coat 97%"
+        self.wrong_grid.set_thumbnail_size(thumbnail)
+        self.cell_grid.set_thumbnail_size(thumbnail)
         marks = self.predicted == labels
         for grid in (self.wrong_grid, self.cell_grid):
             grid.set_images(self.dataset.test_images, captions, marks)
         self.wrong_grid.set_indices(self.wrong_order)
+        refit_stack(self.wrong_grid)
         self.wrong_grid.set_empty_message("No mistakes: every test image is classified right.")
         self.lists.setTabText(0, f"Misclassified ({self.wrong_order.size:,}, most confident first)")
         if self.cell is not None:
@@ -345,6 +352,11 @@ class ErrorsPanel(QWidget):
             "predicted": [names[self.predicted[i]] for i in order],
             "confidence": [float(self.probs[i, self.predicted[i]]) for i in order],
         }
+
+
+def _short_name(name: str) -> str:
+    """A class name short enough for a thumbnail caption: "T-shirt/top" -> "T-shirt", "Ankle boot" -> "Ankle"."""
+    return name.split("/")[0].split(" ")[0][:8]
 
 
 def _percent(value: float) -> str:

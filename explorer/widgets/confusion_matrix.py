@@ -15,6 +15,8 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
 
+from explorer.widgets.layout_fix import refit_stack
+
 SEQUENTIAL = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 48, 107)])  # white to deep blue
 SELECTED_PEN = pg.mkPen("#d62728", width=3)
 
@@ -54,7 +56,7 @@ class ConfusionMatrixView(QWidget):
         self._stack.setContentsMargins(0, 0, 0, 0)
         self._stack.addWidget(self.plot_widget)
         self._stack.addWidget(self.empty_label)
-        self._stack.setCurrentWidget(self.empty_label)
+        self._show_page(self.empty_label)
         self.plot_widget.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(260, 240)
 
@@ -69,7 +71,7 @@ class ConfusionMatrixView(QWidget):
             self.frame.setVisible(False)
             for item in self._texts:
                 item.setVisible(False)
-            self._stack.setCurrentWidget(self.empty_label)
+            self._show_page(self.empty_label)
             return
         matrix = np.asarray(matrix)
         n = matrix.shape[0]
@@ -95,12 +97,16 @@ class ConfusionMatrixView(QWidget):
         for item in self._texts[n * n :]:
             item.setVisible(False)
         names = [str(c) for c in class_names] or [str(k) for k in range(n)]
-        short = [name if len(name) <= 8 else name[:7] + "…" for name in names]
-        ticks = [[(k + 0.5, short[k]) for k in range(n)]]
-        self.plot.getAxis("left").setTicks(ticks)
-        self.plot.getAxis("bottom").setTicks(ticks)
+        if max(len(name) for name in names) <= 2:  # digits: the names themselves on both axes
+            self.plot.getAxis("left").setTicks([[(k + 0.5, names[k]) for k in range(n)]])
+            self.plot.getAxis("bottom").setTicks([[(k + 0.5, names[k]) for k in range(n)]])
+            self.plot.setLabel("bottom", "predicted class")
+        else:  # long names do not fit side by side under the columns: numbers there, "number name" by the rows
+            self.plot.getAxis("left").setTicks([[(k + 0.5, f"{names[k]}  {k}") for k in range(n)]])
+            self.plot.getAxis("bottom").setTicks([[(k + 0.5, str(k)) for k in range(n)]])
+            self.plot.setLabel("bottom", "predicted class (numbered as the rows)")
         self.view_box.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
-        self._stack.setCurrentWidget(self.plot_widget)
+        self._show_page(self.plot_widget)
 
     def select(self, true: int | None, predicted: int | None = None) -> None:
         if true is None or self._matrix is None:
@@ -122,6 +128,10 @@ class ConfusionMatrixView(QWidget):
         return self.plot_widget.mapFromScene(scene)
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _show_page(self, page) -> None:
+        self._stack.setCurrentWidget(page)
+        refit_stack(self._stack.parentWidget())  # the page may have been sized while hidden
+
     def _ensure_texts(self, count: int) -> None:
         while len(self._texts) < count:
             item = pg.TextItem(anchor=(0.5, 0.5))

@@ -69,10 +69,11 @@ class RunCurves:
         loss, acc, lr = curves.loss_plot, curves.accuracy_plot, curves.lr_plot
         self.loss_raw = line(loss, pg.mkPen(faint, width=1))
         self.loss_smooth = line(loss, pg.mkPen(colour, width=1.5))
-        self.loss_train = points(loss, pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), "t", "w")
+        # Train points without a line: with several runs, dashed lines between epochs only add clutter.
+        self.loss_train = points(loss, None, "t", "w")
         self.loss_test = points(loss, pg.mkPen(colour, width=2.5), "o", colour)
         self.acc_smooth = line(acc, pg.mkPen(colour, width=1.5))
-        self.acc_train = points(acc, pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), "t", "w")
+        self.acc_train = points(acc, None, "t", "w")
         self.acc_test = points(acc, pg.mkPen(colour, width=2.5), "o", colour)
         self.lr = line(lr, pg.mkPen(colour, width=1.5))
         self.items = [self.loss_raw, self.loss_smooth, self.loss_train, self.loss_test, self.acc_smooth,
@@ -113,9 +114,12 @@ class TrainingCurves(QWidget):
         self.state = state
         self.loss_plot = _plot("lossPlot", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)")
-        # Accuracy lives in 0..100: a fixed range spares an axis relayout on every update (zoom in to see more).
+        # Accuracy lives in 0..100. Its range is set by hand, once an epoch (not on every update: that would
+        # relayout the axis 20 times a second), to where the runs are, unless the user has zoomed.
         self.accuracy_plot.getPlotItem().enableAutoRange(y=False)
         self.accuracy_plot.setYRange(0, 100, padding=0.02)
+        self._accuracy_auto = True
+        self.accuracy_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(self._accuracy_zoomed)
         self.lr_plot = _plot("lrPlot", "lr")
         self.lr_plot.setMinimumHeight(90)
         self.lr_plot.getPlotItem().setLogMode(
@@ -124,9 +128,9 @@ class TrainingCurves(QWidget):
         self.accuracy_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.getPlotItem().setLabel("bottom", "epoch", color=AXIS_COLOUR)
-        self.loss_plot.setToolTip("Loss per batch (faint: raw; solid: smoothed) and per epoch (▲ dashed: train, "
+        self.loss_plot.setToolTip("Loss per batch (faint: raw; solid: smoothed) and per epoch (▽: train, "
                                   "● solid: test). Drag to pan, wheel to zoom, right-click for options.")  # fmt: skip
-        self.accuracy_plot.setToolTip("Accuracy per batch (smoothed) and per epoch (▲ dashed: train, ● solid: "
+        self.accuracy_plot.setToolTip("Accuracy per batch (smoothed) and per epoch (▽: train, ● solid: "
                                       "test). A widening gap between train and test is overfitting.")  # fmt: skip
         self.lr_plot.setToolTip("The learning rate of every batch (changes with a schedule).")
         self._add_legends()
@@ -167,7 +171,9 @@ class TrainingCurves(QWidget):
         state.runsChanged.connect(self.sync_runs)
         state.runUpdated.connect(self.update_run)
         state.trainingStarted.connect(self._frame_run)
-        state.epochEnded.connect(lambda run, _event: self.update_run(run, now=True))
+        state.epochEnded.connect(
+            lambda run, _event: (self.update_run(run, now=True), self.fit_accuracy_range())
+        )
         self.sync_runs()
 
     def _add_legends(self) -> None:
@@ -175,10 +181,10 @@ class TrainingCurves(QWidget):
         for plot, entries in (
             (self.loss_plot, [("batch (raw)", pg.mkPen(QColor(85, 85, 85, 70)), None),
                               ("batch (smoothed)", pg.mkPen(grey, width=1.5), None),
-                              ("epoch: train", pg.mkPen(grey, width=2, style=Qt.PenStyle.DashLine), "t"),
+                              ("epoch: train", None, "t"),
                               ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),
             (self.accuracy_plot, [("batch (smoothed)", pg.mkPen(grey, width=1.5), None),
-                                  ("epoch: train", pg.mkPen(grey, width=2, style=Qt.PenStyle.DashLine), "t"),
+                                  ("epoch: train", None, "t"),
                                   ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),
         ):  # fmt: skip
             # Loss falls and accuracy rises: each legend sits in the corner its curves leave free. No fill: a
@@ -204,6 +210,7 @@ class TrainingCurves(QWidget):
                 self._curves[run_id].update(run)
             self._curves[run_id].set_visible(run.visible)
         self.empty_label.setVisible(not runs)
+        self.fit_accuracy_range()
 
     def update_run(self, run, now: bool = False) -> None:
         self._dirty[run.run_id] = run
@@ -224,6 +231,25 @@ class TrainingCurves(QWidget):
                 curves = self._curves.get(run.run_id)
             if curves is not None and run.visible:
                 curves.update(run)
+
+    def _accuracy_zoomed(self, *_):
+        self._accuracy_auto = False
+
+    def fit_accuracy_range(self) -> None:
+        """Zoom the accuracy axis to the visible runs once they are past their first quarter epoch."""
+        if not self._accuracy_auto:
+            return
+        lows = []
+        for run in self.state.runs:
+            if not run.visible:
+                continue
+            xs = run.batch_x.array
+            later = run.batch_accuracy_smooth.array[xs >= run.epoch_offset + 0.25]
+            if later.size:
+                lows.append(float(later.min()))
+            lows += [float(h["test_accuracy"]) for h in run.history if h.get("test_accuracy") is not None]
+        low = 0.0 if not lows else max(0.0, np.floor((100 * min(lows) - 2) / 5) * 5)
+        self.accuracy_plot.setYRange(low, 100, padding=0.02)
 
     def _frame_run(self, run) -> None:
         """Show the whole planned run on the epoch axis from the start: the axis stays put while the curves

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
 
 
 class EpochSlider(QWidget):
@@ -19,6 +19,7 @@ class EpochSlider(QWidget):
         super().__init__(parent)
         self.state = state
         self.setObjectName("epochSliderBox")
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)  # stays beside its label
         self.title = QLabel("Epoch", self)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("epochSlider")
@@ -40,7 +41,7 @@ class EpochSlider(QWidget):
         layout.setContentsMargins(6, 0, 6, 0)
         layout.setSpacing(6)
         layout.addWidget(self.title)
-        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.slider)
         layout.addWidget(self.value_label)
         self.slider.valueChanged.connect(self._on_value_changed)
         for keys, step in (("Ctrl+[", -1), ("Ctrl+]", 1)):

@@ -13,6 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
+from explorer.widgets.layout_fix import refit_stack
+
 DIVERGING = "CET-D1"
 OUTLINE_PEN = pg.mkPen((40, 40, 40), width=1.5)
 
@@ -90,7 +92,7 @@ class Heatmap(QWidget):
         layout.addWidget(self.value_label)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.setMinimumSize(120, 120)
-        self._stack.setCurrentWidget(self.empty_label)
+        self._show_page(self.empty_label)
 
     # --- the interface -------------------------------------------------------------------------------------
     def set_data(self, array2d: np.ndarray | None, symmetric: bool = True) -> None:
@@ -99,7 +101,7 @@ class Heatmap(QWidget):
             self._data = None
             self.image_item.clear()
             self.outline_item.setData(None)
-            self._stack.setCurrentWidget(self.empty_label)
+            self._show_page(self.empty_label)
             self.value_label.setText(" ")
             return
         data = np.asarray(array2d, dtype=np.float64)
@@ -117,7 +119,7 @@ class Heatmap(QWidget):
         if self.colour_bar is not None:
             self.colour_bar.setLevels(levels)
         self.view_box.setRange(xRange=(0, data.shape[1]), yRange=(0, data.shape[0]), padding=0.0)
-        self._stack.setCurrentWidget(self.graphics)
+        self._show_page(self.graphics)
 
     def set_outline(self, image: np.ndarray | None, level: float = 127.5) -> None:
         """Draw the contour of ``image`` at ``level`` over the heatmap (e.g. the digit's outline); None removes it."""
@@ -147,6 +149,10 @@ class Heatmap(QWidget):
         return f"x {x}, y {y}: {self._data[y, x]:+.4g}"
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _show_page(self, page) -> None:
+        self._stack.setCurrentWidget(page)
+        refit_stack(self._stack.parentWidget())  # the page may have been sized while hidden
+
     def _on_mouse_moved(self, scene_pos) -> None:
         if self._data is None:
             return

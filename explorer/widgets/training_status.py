@@ -45,7 +45,7 @@ class TrainingStatus(QProgressBar):
     def _on_started(self, run) -> None:
         self._paused = False
         self.setRange(0, 0)  # busy until the first batch: the trainer scales the images first
-        self.setFormat(f"{run.name}: preparing…")
+        self.setFormat(f"{run.name.split(' · ')[0]}: preparing…")
 
     def _on_progress(self, event) -> None:
         run = self.controller.run
@@ -70,10 +70,12 @@ class TrainingStatus(QProgressBar):
         if self.maximum() == 0:
             self.setRange(0, 1)
         accuracy = run.final_accuracy
-        result = f" · test accuracy {accuracy:.2%}" if accuracy is not None else ""
+        result = f" · test {accuracy:.2%}" if accuracy is not None else ""
         words = {"completed": "done", "stopped": "stopped", "diverged": "diverged", "error": "failed"}
+        short = run.name.split(" · ")[0]  # the bar is narrow; the runs list has the full name
         self.setFormat(
-            f"{run.name} {words.get(run.status, run.status)}{result} · {format_duration(run.seconds)}"
+            f"{short} {words.get(run.status, run.status)}{result} · {format_duration(run.seconds)}"
         )
+        self.setToolTip(f"{run.name}: {run.status}{result}. {run.message}".strip())
         if run.status == "completed":
             self.setValue(self.maximum())

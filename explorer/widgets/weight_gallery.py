@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
 
 from explorer.widgets.heatmap import diverging_rgb, symmetric_limit
+from explorer.widgets.layout_fix import refit_stack
 
 GAP = 2  # pixels between tiles
 GAP_COLOUR = (205, 205, 205)
@@ -59,7 +60,7 @@ class WeightGallery(QWidget):
         self._stack.setContentsMargins(0, 0, 0, 0)
         self._stack.addWidget(self.graphics)
         self._stack.addWidget(self.empty_label)
-        self._stack.setCurrentWidget(self.empty_label)
+        self._show_page(self.empty_label)
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(120, 80)
 
@@ -76,7 +77,7 @@ class WeightGallery(QWidget):
             self.image_item.clear()
             self.frame.setVisible(False)
             self._set_captions([])
-            self._stack.setCurrentWidget(self.empty_label)
+            self._show_page(self.empty_label)
             return
         tiles = np.asarray(tiles, dtype=np.float64)
         order = np.arange(len(tiles)) if order is None else np.asarray(order, dtype=np.int64)
@@ -86,23 +87,26 @@ class WeightGallery(QWidget):
         rows = math.ceil(n / self._columns)
         h, w = tiles.shape[1:]
         self._tile_size = (h, w)
+        shown = tiles[order]
         if shared_scale:
-            limits = np.full(n, symmetric_limit(tiles))
+            limits = np.full(n, symmetric_limit(shown))
         else:
-            limits = np.array([symmetric_limit(tiles[i]) for i in order])
-        rgb = diverging_rgb(tiles[order], limits)
-        mosaic = np.empty((rows * (h + GAP) - GAP, self._columns * (w + GAP) - GAP, 3), np.uint8)
-        mosaic[:] = GAP_COLOUR
-        for position in range(n):
-            top, left = self._corner(position)
-            mosaic[top : top + h, left : left + w] = rgb[position]
-        self.image_item.setImage(mosaic, autoLevels=False, levels=(0, 255))
+            limits = np.nan_to_num(np.abs(shown), nan=0.0, posinf=0.0).max(axis=(1, 2))
+            limits[limits <= 0] = 1.0
+        rgb = diverging_rgb(shown, limits)
+        # each tile padded by the gap on its right and bottom, then the tiles laid out row by row in one reshape
+        padded = np.empty((rows * self._columns, h + GAP, w + GAP, 3), np.uint8)
+        padded[:] = GAP_COLOUR
+        padded[:n, :h, :w] = rgb
+        mosaic = padded.reshape(rows, self._columns, h + GAP, w + GAP, 3).transpose(0, 2, 1, 3, 4)
+        mosaic = mosaic.reshape(rows * (h + GAP), self._columns * (w + GAP), 3)[:-GAP, :-GAP]
+        self.image_item.setImage(np.ascontiguousarray(mosaic), autoLevels=False, levels=(0, 255))
         self._set_captions(captions)
         caption_room = 10 if captions is not None else 0
         self.view_box.setRange(
             xRange=(0, mosaic.shape[1]), yRange=(0, mosaic.shape[0] + caption_room), padding=0.01
         )
-        self._stack.setCurrentWidget(self.graphics)
+        self._show_page(self.graphics)
         self.select(self._selected)
 
     def select(self, tile: int | None) -> None:
@@ -145,6 +149,10 @@ class WeightGallery(QWidget):
         return QPointF(left + self._tile_size[1] / 2, top + self._tile_size[0] / 2)
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _show_page(self, page) -> None:
+        self._stack.setCurrentWidget(page)
+        refit_stack(self._stack.parentWidget())  # the page may have been sized while hidden
+
     def _corner(self, position: int) -> tuple[int, int]:
         row, col = divmod(position, self._columns)
         h, w = self._tile_size

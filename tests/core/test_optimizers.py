@@ -4,7 +4,7 @@ textbook (Keras) formulas. Example: w = (1, -2), first gradient g = (0.5, -0.1),
 import numpy as np
 import pytest
 
-from core.optimizers import SGD, Adam, Momentum, RMSprop, Schedule, make_optimizer
+from core.optimizers import SGD, Adam, Momentum, RMSprop, Schedule, make_optimizer, sgd_rank_one_update
 
 G1, G2 = [0.5, -0.1], [0.2, 0.3]
 
@@ -105,3 +105,20 @@ def test_cosine_schedule():
 def test_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="Unknown schedule 'cyclic'"):
         Schedule("cyclic")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rank_one_sgd_update_equals_sgd_on_the_outer_product(dtype):
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(5, 3)).astype(dtype)
+    b = rng.normal(size=3).astype(dtype)
+    a, d = rng.normal(size=(1, 5)).astype(dtype), rng.normal(size=(1, 3)).astype(dtype)
+    expected_w = w - 0.1 * (a.T @ d + 0.01 * w)  # the gradient a^T d plus L2, one SGD step
+    expected_b = b - 0.1 * d[0]
+    sgd_rank_one_update([w], [b], [a], [d], 0.1, l2=0.01)
+    np.testing.assert_allclose(w, expected_w, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(b, expected_b, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert w.flags["C_CONTIGUOUS"]
+    v = w.copy()
+    sgd_rank_one_update([v], [None], [a], [d], 0.0)  # lr 0: unchanged, and no bias is fine
+    np.testing.assert_array_equal(v, w)

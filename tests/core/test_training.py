@@ -416,3 +416,24 @@ def test_every_path_of_the_loop_runs_and_stays_finite(mnist, settings):
     assert batches[-1].samples_seen == 2 * 40 * copies
     assert all(math.isfinite(b.loss) for b in batches) and len(epochs) == 2
     assert all(np.all(np.isfinite(w)) for w in trainer.network.weights)
+
+
+def test_batches_bigger_than_a_chunk_sum_their_chunks_gradients_exactly(mnist):
+    from core.network import Workspace, loss_and_grads
+
+    trainer = Trainer(
+        config(hidden=(20,), batch_size=0, l2=1e-3, dropout=0.0, dtype="float64"), subset(mnist, 5000)
+    )
+    net = trainer.network
+    x, y = trainer._x, trainer._y
+    t = trainer._target_table[y]
+    ws = Workspace(net.layer_sizes, 1000, net.dtype, True)  # five chunks
+    grads = [np.empty_like(g) for g in ws.grads_W + ws.grads_b]
+    loss, correct = trainer._gradients(x, y, t, None, ws, grads)
+    whole_loss, gw, gb, out = loss_and_grads(net, x, t, "cross-entropy", l2=0.0)
+    assert loss == pytest.approx(whole_loss, rel=1e-12)
+    assert correct == np.count_nonzero(out.argmax(1) == y)
+    for g, expected in zip(
+        grads, [gw[0] + 1e-3 * net.weights[0], gw[1] + 1e-3 * net.weights[1], *gb], strict=True
+    ):
+        np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-15)
