@@ -68,6 +68,12 @@ def transform(images, angles_deg=None, shifts=None, displacements=None, order=1,
     if displacements is not None:
         rows += displacements[:, 0]
         cols += displacements[:, 1]
+    if order == 1 and not np.issubdtype(images.dtype, np.floating):  # e.g. uint8: round back, as scipy does
+        out = _bilinear(
+            images.astype(np.float64), source, rows.astype(np.float64), cols.astype(np.float64), cval
+        )
+        info = np.iinfo(images.dtype)
+        return np.clip(np.rint(out), info.min, info.max).astype(images.dtype)
     if order == 1:
         return _bilinear(images, source, rows, cols, cval)
     out = np.empty((n, h, w), dtype=images.dtype)

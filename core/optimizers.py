@@ -138,6 +138,9 @@ class Adam(Optimizer):
             p -= tmp
 
 
+_GER = {}  # BLAS ger by dtype (looking it up costs as much as a small update)
+
+
 def sgd_rank_one_update(weights, biases, inputs, deltas, lr: float, l2: float = 0.0) -> None:
     """Plain SGD for one sample (batch size 1) without gradient arrays: W_i -= lr (a_i d_i^T + l2 W_i) and
     b_i -= lr d_i, where a_i (1, inputs) is layer i's input and d_i (1, outputs) its dL/dz. Each weight update is one
@@ -146,7 +149,8 @@ def sgd_rank_one_update(weights, biases, inputs, deltas, lr: float, l2: float = 
         if l2 > 0:
             w *= 1.0 - lr * l2
         # W is C-ordered (in, out), so W.T is a Fortran-ordered (out, in) matrix that ger updates in place
-        get_blas_funcs("ger", (w,))(-lr, d[0], a[0], a=w.T, overwrite_a=True)
+        ger = _GER.get(w.dtype) or _GER.setdefault(w.dtype, get_blas_funcs("ger", (w,)))
+        ger(-lr, d[0], a[0], a=w.T, overwrite_a=True)
         if b is not None:
             b -= lr * d[0]
 

@@ -136,3 +136,14 @@ def test_elastic_distortion_is_mild_bounded_and_reproducible(digits):
     # the ink moves but is mostly kept: total intensity changes by well under a third
     ink_before, ink_after = (digits[:8] - 0.01).sum(axis=(1, 2)), (out - 0.01).sum(axis=(1, 2))
     assert np.all(np.abs(ink_after / ink_before - 1) < 0.33)
+
+
+def test_rotating_uint8_images_rounds_like_scipy():
+    from core.datasets import load
+
+    images = load("mnist").train_images[:20]
+    angles = np.random.default_rng(2).uniform(-90, 90, 20)
+    out = rotate(images, angles)
+    assert out.dtype == np.uint8
+    for img, angle, got in zip(images, angles, out, strict=True):
+        np.testing.assert_array_equal(got, ndimage.rotate(img, angle, reshape=False, order=1))

@@ -142,3 +142,28 @@ def test_rashid_recipe_makes_rashids_own_updates(mnist):
     wih, who = rashid_reference(wih, who, mnist.train_images[:200], mnist.train_labels[:200], cfg.lr)
     np.testing.assert_allclose(trainer.network.weights[1].T, who, atol=1e-4)
     np.testing.assert_allclose(trainer.network.weights[0].T, wih, atol=1e-4)
+
+
+def test_measure_script_rewrites_only_the_readme_section_between_its_markers(tmp_path, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "measure_recipes.py"
+    spec = importlib.util.spec_from_file_location("measure_recipes", script)
+    measure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(measure)
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\nintro\n\n## Install\n\nsteps\n")
+    monkeypatch.setattr(measure, "README", readme)
+    row = {"recipe": "keras-dense512", "dataset": "mnist", "summary": "784-512-10", "reported_text": "0.978",
+           "target": 0.978, "test_accuracy": 0.97881, "train_seconds": 61.0, "samples_per_second": 4918.0}  # fmt: skip
+    data = {"runs": [row], "measured": "2026-01-01",
+            "machine": {"cpus": 2, "python": "3.11", "numpy": "2", "blas": ["openblas"], "environment": {}}}  # fmt: skip
+    measure.rewrite_readme(data)
+    first = readme.read_text()
+    assert first.startswith("# Title\n\nintro\n\n## Install\n\nsteps\n")
+    assert "## Recipes" in first and "97.88%" in first and "1 min 01 s" in first
+    row["test_accuracy"] = 0.9811
+    measure.rewrite_readme(data)  # again: the section is replaced, not appended
+    second = readme.read_text()
+    assert second.count("## Recipes") == 1 and "98.11%" in second and "97.88%" not in second

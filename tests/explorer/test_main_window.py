@@ -3,6 +3,7 @@ validation, following the state), menus, and settings that survive a restart."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -204,3 +205,41 @@ def test_settings_survive_a_restart(window, qtbot):
     assert again.state.config.hidden == (256, 128) and again.state.config_error == ""
     restored = again.findChild(QSplitter, "trainingSplitter").sizes()
     assert restored[0] / sum(restored) == pytest.approx(sizes[0] / sum(sizes), abs=0.02)  # the same split
+
+
+def test_an_opened_npz_dataset_becomes_the_current_one(window, qtbot, tmp_path):
+    mnist = window.state.dataset
+    path = tmp_path / "small.npz"
+    np.savez(path, x_train=mnist.train_images[:300], y_train=mnist.train_labels[:300],
+             x_test=mnist.test_images[:100], y_test=mnist.test_labels[:100])  # fmt: skip
+    with qtbot.waitSignal(window.state.datasetChanged, timeout=30_000):
+        window.datasets.open_path(str(path))
+    dataset = window.state.dataset
+    assert (dataset.n_train, dataset.n_test) == (300, 100)
+    np.testing.assert_array_equal(dataset.train_images, mnist.train_images[:300])
+    combo = find(window, "datasetCombo", QComboBox)
+    assert combo.currentData() == str(path) and combo.currentText() == "small.npz"
+    assert window.state.config.dataset == str(path)
+    assert "300 train" in find(window, "datasetStatus").text()
+
+
+def test_a_missing_fashion_mnist_is_greyed_with_how_to_get_it(qtbot, monkeypatch):
+    import core.datasets
+
+    real = core.datasets.known_datasets
+
+    def without_fashion():
+        entries = real()
+        for entry in entries:
+            if entry["name"] == "fashion-mnist":
+                entry.update(available=False, path=None, how_to_get="Install it with `sudo apt install x`.")
+        return entries
+
+    monkeypatch.setattr(core.datasets, "known_datasets", without_fashion)
+    win = open_window(qtbot)
+    combo = find(win, "datasetCombo", QComboBox)
+    index = combo.findData("fashion-mnist")
+    assert not combo.model().item(index).isEnabled()
+    assert "not installed" in combo.itemText(index)
+    tip = combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert "apt install" in tip and "Download Fashion-MNIST" in tip
