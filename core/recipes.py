@@ -144,7 +144,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             name="best",
             summary="784-1024-1024-10 ReLU/softmax, dropout 0.2, He init, Nesterov momentum lr 0.05 with a "
-            "cosine schedule, batch 128, 15 epochs, random shifts (2 px) and rotations (10 degrees)",
+            "cosine schedule, batch 128, 15 epochs, random shifts (1 px) and rotations (5 degrees)",
             settings={
                 "hidden": (1024, 1024),
                 "activation": "relu",
@@ -160,9 +160,11 @@ RECIPES: dict[str, Recipe] = {
                 "dropout": 0.2,
                 "scaling": "unit",
                 "targets": "onehot",
+                # mild on purpose: +/-10 degrees and 2 px reach 0.9895 on MNIST but leave Fashion-MNIST's
+                # centred garments underfitted (0.84 after 5 of 15 epochs)
                 "augment": "random",
-                "rotate": 10.0,
-                "shift": 2,
+                "rotate": 5.0,
+                "shift": 1,
             },
             reported=0.985,
             reported_text="ours: at least 0.985 (0.99 the mark)",

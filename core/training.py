@@ -76,9 +76,7 @@ class TrainConfig:
     dropout: float = 0.0  # probability of dropping each hidden unit during training (inverted dropout)
     scaling: str = "unit"  # inputs: "unit" (0..1) | "rashid" (0.01..1.00) | "standard" (mean 0, std 1)
     targets: str = "onehot"  # "onehot" | "rashid" (0.01 / 0.99)
-    augment: str = (
-        "off"  # rotations: "off" | "random" (+/- rotate degrees) | "rashid" (each record, +rotate, -rotate)
-    )
+    augment: str = "off"  # rotations: "off" | "random" (within +/- rotate) | "rashid" (+/- rotate copies)
     rotate: float = 0.0  # degrees, 0..180
     shift: int = 0  # random shifts of up to this many pixels in each direction (0 = off)
     elastic: float = 0.0  # elastic distortion strength alpha in pixels (Simard: 34; 0 = off)

@@ -1,4 +1,4 @@
-"""The main window: the control panel on the left, the panels (PANELS) as tabs, menus, a toolbar, a status bar.
+"""The main window: the control panel on the left, the panels (panel_classes()) as tabs, menus, a toolbar, a status bar.
 
 `build_window()` (in explorer/app.py) returns it ready, MNIST loaded; `run_app(argv)` shows it and runs the event
 loop. The window remembers the dataset, the configuration, its geometry and every splitter between launches.
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from explorer import settings as app_settings
 from explorer.dataset_actions import DatasetActions
-from explorer.panels import PANELS
+from explorer.panels import panel_classes
 from explorer.panels.controls import ControlPanel
 from explorer.state import AppState
 from explorer.widgets.epoch_slider import EpochSlider
@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(300)
         self.tabs = QTabWidget(objectName="panelTabs", documentMode=True)
         self.panels = []
-        for panel_class in PANELS:
+        for panel_class in panel_classes():
             self._add_panel(panel_class)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
         self.splitter.addWidget(scroll)
@@ -284,8 +284,13 @@ class MainWindow(QMainWindow):
         if not self.controller.shutdown(timeout_ms=1000):
             print("warning: the training thread did not end within a second", file=sys.stderr)
         self.datasets.cancel()
-        # Other panels' short jobs (class means, back queries) finish on their own; let them, briefly.
-        QThreadPool.globalInstance().waitForDone(500)
+        # Every panel (and widget) with workers drops their pending answers and asks them to stop; then wait for
+        # the pool, so no job reports to a deleted window ("Signal source has been deleted") after we are gone.
+        for widget in self.findChildren(QWidget):
+            shutdown = getattr(widget, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+        QThreadPool.globalInstance().waitForDone(3000)
         try:
             self.save_session()
         except Exception:  # noqa: BLE001 - a settings file we cannot write must not block quitting

@@ -1,19 +1,25 @@
-"""The panels the main window shows, in tab order. Each takes `(state, parent=None)` and sets its objectName."""
+"""The panels the main window shows, in tab order. Each takes `(state, parent=None)` and sets its objectName.
 
-from explorer.panels.augmentation import AugmentationPanel
-from explorer.panels.backquery import BackQueryPanel
-from explorer.panels.dataset import DatasetPanel
-from explorer.panels.draw import DrawPanel
-from explorer.panels.errors import ErrorsPanel
-from explorer.panels.training import TrainingPanel
-from explorer.panels.weights import WeightsPanel
+The list is built on call, not at import: importing this package must not import every panel, or
+`python -m explorer.panels.x` would find its own module already in sys.modules (runpy's RuntimeWarning).
+"""
 
-PANELS: list[type] = [
-    TrainingPanel,
-    DatasetPanel,
-    AugmentationPanel,
-    BackQueryPanel,
-    WeightsPanel,
-    ErrorsPanel,
-    DrawPanel,
-]
+from __future__ import annotations
+
+from importlib import import_module
+
+# (module, class) in tab order
+_PANEL_PATHS = (
+    ("explorer.panels.training", "TrainingPanel"),
+    ("explorer.panels.dataset", "DatasetPanel"),
+    ("explorer.panels.augmentation", "AugmentationPanel"),
+    ("explorer.panels.backquery", "BackQueryPanel"),
+    ("explorer.panels.weights", "WeightsPanel"),
+    ("explorer.panels.errors", "ErrorsPanel"),
+    ("explorer.panels.draw", "DrawPanel"),
+)
+
+
+def panel_classes() -> list[type]:
+    """The panel classes the main window shows, in tab order (imported on this call)."""
+    return [getattr(import_module(module), name) for module, name in _PANEL_PATHS]

@@ -28,7 +28,6 @@ from core.preprocess import scaling_table
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
-from explorer.widgets.layout_fix import refit_stack
 from explorer.widgets.prob_bars import ProbabilityBars
 
 BACK_QUERY, OPTIMISED = "backquery", "optimised"
@@ -73,6 +72,7 @@ class BackQueryPanel(QWidget):
         self.shown_method = ""
         self.display_range = (0.0, 1.0)
         self.selected_label = 0
+        self._deferred = False  # a computation was asked for while the tab was hidden; showEvent runs it
         self.job = LatestJob(self)
         self.job.done.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
@@ -224,15 +224,33 @@ class BackQueryPanel(QWidget):
             if sum(w.size for w in net.weights) <= SYNC_WEIGHTS:
                 self._on_result(compute_back_queries(net, len(model.classes)))  # a few milliseconds
             else:
-                self.job.submit(compute_back_queries, net, len(model.classes))
+                self._submit(compute_back_queries, net, len(model.classes))
             return
         self._set_notice(why + " Showing the optimised input." if why else "", offer_switch=False)
         lo, hi = input_range(model)
-        self.job.submit(
+        self._submit(
             compute_optimised, net, len(model.classes), self.steps_spin.value(), self.l2_spin.value(), lo, hi
         )
 
+    def shutdown(self) -> None:
+        """Stop the worker before the window goes away (the main window calls this when it closes)."""
+        self.job.shutdown()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._deferred:
+            self.recompute()
+
     # --- internals -----------------------------------------------------------------------------------------
+    def _submit(self, func, *args) -> None:
+        if not self.isVisible():
+            # A hidden tab need not optimise ten inputs after every epoch; showEvent catches up with the newest.
+            self.job.cancel()
+            self._deferred = True
+            return
+        self._deferred = False
+        self.job.submit(func, *args)
+
     def eventFilter(self, watched, event) -> bool:
         if watched is self.grid and event.type() == QEvent.Type.Resize:
             # all ten in one row, as large as the width allows; the grid is exactly one row high
@@ -293,7 +311,6 @@ class BackQueryPanel(QWidget):
         predicted = probs.argmax(axis=1)
         captions = [f"{names[k]}: sees {names[p]} {probs[k, p]:.0%}" for k, p in enumerate(predicted)]
         self.grid.set_images(pixels, captions, marks=predicted == np.arange(len(images)))
-        refit_stack(self.grid)
         self.select_label(min(self.selected_label, len(images) - 1))
 
     def _attach_exports(self):

@@ -291,6 +291,12 @@ class DatasetPanel(QWidget):
             self._prediction_deferred = False
             self._request_predictions()
 
+    def shutdown(self) -> None:
+        """Stop the prediction worker before the window goes away (the main window calls this when it closes);
+        the window then waits for the thread pool."""
+        self._token += 1  # whatever is in flight is stale now
+        self._stop_predictions()
+
     def _stop_predictions(self) -> None:
         self._prediction_pending = False
         if self._prediction_worker is not None:

@@ -31,7 +31,6 @@ from explorer.widgets.heatmap import Heatmap
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
-from explorer.widgets.layout_fix import refit_stack
 from explorer.widgets.prob_bars import ProbabilityBars
 
 EMPTY_TEXT = "Train a model to see the test images it gets wrong."
@@ -57,6 +56,7 @@ class ErrorsPanel(QWidget):
         self.wrong_order: np.ndarray | None = None
         self.cell: tuple[int, int] | None = None
         self.selected_image: int | None = None
+        self._deferred = False  # the model changed while the tab was hidden; showEvent scores it
         self.job = LatestJob(self)
         self.job.done.connect(self._on_probs)
         self.job.failed.connect(lambda text: self.scorecard.setText(f"Could not evaluate the model: {text}"))
@@ -187,9 +187,24 @@ class ErrorsPanel(QWidget):
             self.job.cancel()
             self._clear(f"{dataset.name} has no test images, so there is nothing to score.")
             return
+        if not self.isVisible():
+            # A hidden tab need not score 10,000 test images after every epoch; showEvent catches up.
+            self.job.cancel()
+            self._deferred = True
+            return
+        self._deferred = False
         if self.probs is None:
             self.scorecard.setText("Scoring the test images…")
         self.job.submit(predict_test, model, dataset.test_images)
+
+    def shutdown(self) -> None:
+        """Stop the worker before the window goes away (the main window calls this when it closes)."""
+        self.job.shutdown()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._deferred:
+            self.refresh()
 
     def select_cell(self, true: int, predicted: int) -> None:
         if self.predicted is None:
@@ -201,7 +216,6 @@ class ErrorsPanel(QWidget):
         # the most confident first, as in the misclassified list
         members = members[np.argsort(-self.probs[members, predicted], kind="stable")]
         self.cell_grid.set_indices(members)
-        refit_stack(self.cell_grid)
         names = self._names()
         self.cell_grid.set_empty_message(
             f"No test image of {names[true]} was predicted as {names[predicted]}."
@@ -275,7 +289,6 @@ class ErrorsPanel(QWidget):
         for grid in (self.wrong_grid, self.cell_grid):
             grid.set_images(self.dataset.test_images, captions, marks)
         self.wrong_grid.set_indices(self.wrong_order)
-        refit_stack(self.wrong_grid)
         self.wrong_grid.set_empty_message("No mistakes: every test image is classified right.")
         self.lists.setTabText(0, f"Misclassified ({self.wrong_order.size:,}, most confident first)")
         if self.cell is not None:

@@ -31,6 +31,12 @@ def compute_mean_gradients(model, images, labels) -> np.ndarray:
     return insight.mean_input_gradients(model.network, x, labels, len(model.classes))
 
 
+def compute_templates(model) -> tuple:
+    """The model with its linearised templates (classes, 784) and each first-hidden unit's strength per label
+    (runs in a worker)."""
+    return model, insight.linear_template(model.network), insight.unit_label_strength(model.network)
+
+
 class WeightsPanel(QWidget):
     title = "Weights"  # the tab's name
 
@@ -38,16 +44,23 @@ class WeightsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("weightsPanel")
         self.state = state
-        self.model = None
+        self.model = None  # the model drawn now
+        self.incoming = None  # the newest model asked for (drawn once its templates are computed)
         self.templates: np.ndarray | None = None  # (classes, 784) linearised templates
         self.gradients: np.ndarray | None = None  # (classes, 784) mean input gradients, computed on demand
         self.strength: np.ndarray | None = None  # (units, classes)
         self.label = 0
         self.unit: int | None = None
+        self._deferred = False  # a model arrived while the tab was hidden; showEvent draws it
         self.job = LatestJob(self)
         self.job.done.connect(self._on_gradients)
         self.job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the gradients: {text}")
+        )
+        self.templates_job = LatestJob(self)  # templates and unit strengths of each new model, off the GUI thread
+        self.templates_job.done.connect(self._on_templates)
+        self.templates_job.failed.connect(
+            lambda text: self.status_label.setText(f"Could not compute the templates: {text}")
         )
         self.job.busyChanged.connect(
             lambda busy: self.status_label.setText(
@@ -162,18 +175,39 @@ class WeightsPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.job.busy
+        return self.job.busy or self.templates_job.busy or self.gallery.busy
+
+    def shutdown(self) -> None:
+        """Stop the workers before the window goes away (the main window calls this when it closes)."""
+        self.job.shutdown()
+        self.templates_job.shutdown()
+        self.gallery.shutdown()
 
     def set_model(self, model) -> None:
-        self.model = model
+        # self.model stays the model whose templates are drawn until the new one's arrive from the worker, so the
+        # pictures, the label list and the gallery always belong to one model
+        self.incoming = model
         self.gradients = None
         self.job.cancel()
+        self.templates_job.cancel()
+        if model is not None and not self.isVisible():
+            # A hidden tab need not redraw 512 units after every epoch (it would stall the GUI and slow training);
+            # showEvent catches up with the newest model.
+            self._deferred = True
+            return
+        self._deferred = False
         if model is None:
+            self.model = None
             self.templates = self.strength = None
             self.label_combo.clear()
             self._refresh_templates()
             self._refresh_gallery()
             return
+        self.templates_job.submit(compute_templates, model)
+
+    def _on_templates(self, result) -> None:
+        model, templates, strength = result
+        self.model, self.templates, self.strength = model, templates, strength
         names = [str(c) for c in model.classes]
         if [self.label_combo.itemText(i) for i in range(self.label_combo.count())] != names:
             self.label_combo.blockSignals(True)
@@ -181,11 +215,10 @@ class WeightsPanel(QWidget):
             self.label_combo.addItems(names)
             self.label_combo.blockSignals(False)
         self.label = min(self.label, len(names) - 1)
+        self.label_combo.blockSignals(True)  # the refreshes below draw the label once
         self.label_combo.setCurrentIndex(self.label)
-        net = model.network
-        self.templates = insight.linear_template(net)
-        self.strength = insight.unit_label_strength(net)
-        deep = len(net.weights) > 1
+        self.label_combo.blockSignals(False)
+        deep = len(model.network.weights) > 1
         self.view_combo.setItemText(0, "Linearised template" if deep else "Weight column")
         self._refresh_templates()
         self._refresh_gallery()
@@ -214,6 +247,11 @@ class WeightsPanel(QWidget):
             f"<b>Unit {unit}</b> feeds the labels ({via}); strongest links:<table cellspacing=4>{rows}</table>"
             "<br>Positive: the unit's activity raises that label's score; negative: lowers it."
         )
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._deferred:
+            self.set_model(self.incoming)
 
     # --- internals -----------------------------------------------------------------------------------------
     def _key_label(self, label: int) -> None:

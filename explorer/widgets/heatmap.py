@@ -13,7 +13,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
-from explorer.widgets.layout_fix import refit_stack
 
 DIVERGING = "CET-D1"
 OUTLINE_PEN = pg.mkPen((40, 40, 40), width=1.5)
@@ -150,8 +149,11 @@ class Heatmap(QWidget):
 
     # --- internals -----------------------------------------------------------------------------------------
     def _show_page(self, page) -> None:
+        if page is self._stack.currentWidget():
+            return
         self._stack.setCurrentWidget(page)
-        refit_stack(self._stack.parentWidget())  # the page may have been sized while hidden
+        # QStackedLayout lays out only its current page: one switched to after a resize keeps a stale size
+        self._stack.setGeometry(self._stack.parentWidget().contentsRect())
 
     def _on_mouse_moved(self, scene_pos) -> None:
         if self._data is None:

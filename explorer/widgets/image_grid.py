@@ -315,4 +315,12 @@ class ImageGrid(QWidget):
             self.imageClicked.emit(self.model.image_index(current.row()))
 
     def _update_empty(self) -> None:
-        self._stack.setCurrentWidget(self.view if self.model.rowCount() else self.empty_label)
+        page = self.view if self.model.rowCount() else self.empty_label
+        if page is self._stack.currentWidget():
+            return
+        self._stack.setCurrentWidget(page)
+        # QStackedLayout lays out only its current page: the page switched to keeps the size it had when it was
+        # last current (a grid resized while its empty message showed would lay its thumbnails out for the old
+        # width). Refit it to the grid now, and the thumbnails to the columns asked for.
+        self._stack.setGeometry(self.contentsRect())
+        self._apply_fit()

@@ -15,11 +15,32 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
 
 from explorer.widgets.heatmap import diverging_rgb, symmetric_limit
-from explorer.widgets.layout_fix import refit_stack
+from explorer.widgets.latest_job import LatestJob
 
 GAP = 2  # pixels between tiles
 GAP_COLOUR = (205, 205, 205)
 SELECTED_PEN = pg.mkPen("#222222", width=2.5)
+SYNC_TILES = 64  # more tiles than this are coloured in a worker (512 units take ~100 ms)
+
+
+def build_mosaic(tiles: np.ndarray, order: np.ndarray, columns: int, shared_scale: bool) -> np.ndarray:
+    """The RGB mosaic (uint8) of ``tiles[order]`` laid out ``columns`` per row with GAP pixels between."""
+    n = len(order)
+    rows = math.ceil(n / columns)
+    h, w = tiles.shape[1:]
+    shown = tiles[order]
+    if shared_scale:
+        limits = np.full(n, symmetric_limit(shown))
+    else:
+        limits = np.nan_to_num(np.abs(shown), nan=0.0, posinf=0.0).max(axis=(1, 2))
+        limits[limits <= 0] = 1.0
+    rgb = diverging_rgb(shown, limits)
+    # each tile padded by the gap on its right and bottom, then the tiles laid out row by row in one reshape
+    padded = np.empty((rows * columns, h + GAP, w + GAP, 3), np.uint8)
+    padded[:] = GAP_COLOUR
+    padded[:n, :h, :w] = rgb
+    mosaic = padded.reshape(rows, columns, h + GAP, w + GAP, 3).transpose(0, 2, 1, 3, 4)
+    return np.ascontiguousarray(mosaic.reshape(rows * (h + GAP), columns * (w + GAP), 3)[:-GAP, :-GAP])
 
 
 class WeightGallery(QWidget):
@@ -63,6 +84,16 @@ class WeightGallery(QWidget):
         self._show_page(self.empty_label)
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(120, 80)
+        self.job = LatestJob(self)  # colours large galleries off the GUI thread; only the newest mosaic is drawn
+        self.job.done.connect(self._set_mosaic)
+
+    @property
+    def busy(self) -> bool:
+        """True while a large gallery is being coloured in the worker."""
+        return self.job.busy
+
+    def shutdown(self) -> None:
+        self.job.shutdown()
 
     # --- the interface -------------------------------------------------------------------------------------
     def set_tiles(self, tiles, order=None, captions=None, shared_scale: bool = False) -> None:
@@ -72,6 +103,7 @@ class WeightGallery(QWidget):
         ``shared_scale``, all to the largest of them (so tiles compare by strength).
         """
         if tiles is None or len(tiles) == 0:
+            self.job.cancel()
             self._tiles = None
             self._order = np.zeros(0, np.int64)
             self.image_item.clear()
@@ -81,31 +113,23 @@ class WeightGallery(QWidget):
             return
         tiles = np.asarray(tiles, dtype=np.float64)
         order = np.arange(len(tiles)) if order is None else np.asarray(order, dtype=np.int64)
+        # the layout (order, columns, tile size) is set now, so clicks and queries see the new gallery at once;
+        # only the pixels of a large one arrive later from the worker
         self._tiles, self._order = tiles, order
         n = len(order)
         self._columns = self.columns_wanted or max(1, math.ceil(math.sqrt(n)))
         rows = math.ceil(n / self._columns)
         h, w = tiles.shape[1:]
         self._tile_size = (h, w)
-        shown = tiles[order]
-        if shared_scale:
-            limits = np.full(n, symmetric_limit(shown))
-        else:
-            limits = np.nan_to_num(np.abs(shown), nan=0.0, posinf=0.0).max(axis=(1, 2))
-            limits[limits <= 0] = 1.0
-        rgb = diverging_rgb(shown, limits)
-        # each tile padded by the gap on its right and bottom, then the tiles laid out row by row in one reshape
-        padded = np.empty((rows * self._columns, h + GAP, w + GAP, 3), np.uint8)
-        padded[:] = GAP_COLOUR
-        padded[:n, :h, :w] = rgb
-        mosaic = padded.reshape(rows, self._columns, h + GAP, w + GAP, 3).transpose(0, 2, 1, 3, 4)
-        mosaic = mosaic.reshape(rows * (h + GAP), self._columns * (w + GAP), 3)[:-GAP, :-GAP]
-        self.image_item.setImage(np.ascontiguousarray(mosaic), autoLevels=False, levels=(0, 255))
+        height, width = rows * (h + GAP) - GAP, self._columns * (w + GAP) - GAP
         self._set_captions(captions)
         caption_room = 10 if captions is not None else 0
-        self.view_box.setRange(
-            xRange=(0, mosaic.shape[1]), yRange=(0, mosaic.shape[0] + caption_room), padding=0.01
-        )
+        self.view_box.setRange(xRange=(0, width), yRange=(0, height + caption_room), padding=0.01)
+        if n > SYNC_TILES:
+            self.job.submit(build_mosaic, tiles, order, self._columns, shared_scale)
+        else:
+            self.job.cancel()
+            self._set_mosaic(build_mosaic(tiles, order, self._columns, shared_scale))
         self._show_page(self.graphics)
         self.select(self._selected)
 
@@ -150,8 +174,16 @@ class WeightGallery(QWidget):
 
     # --- internals -----------------------------------------------------------------------------------------
     def _show_page(self, page) -> None:
+        if page is self._stack.currentWidget():
+            return
         self._stack.setCurrentWidget(page)
-        refit_stack(self._stack.parentWidget())  # the page may have been sized while hidden
+        # QStackedLayout lays out only its current page: one switched to after a resize keeps a stale size
+        self._stack.setGeometry(self.contentsRect())
+
+    def _set_mosaic(self, mosaic: np.ndarray) -> None:
+        if self._tiles is None:
+            return  # emptied while the mosaic was being built
+        self.image_item.setImage(mosaic, autoLevels=False, levels=(0, 255))
 
     def _corner(self, position: int) -> tuple[int, int]:
         row, col = divmod(position, self._columns)

@@ -133,7 +133,10 @@ def test_backquery_panel_uses_the_optimised_input_for_relu_networks(qtbot, mnist
     panel = BackQueryPanel(state)
     qtbot.addWidget(panel)
     assert panel.method == "optimised"
-    assert panel.notice.isVisible() or not panel.isVisible()
+    assert panel.images is None  # hidden: the optimisation waits until the panel is shown
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.notice.isVisible()
     assert "sigmoid" in panel.notice.text() and "optimised input" in panel.notice.text()
     assert not panel.method_combo.model().item(0).isEnabled()
     qtbot.waitUntil(lambda: panel.images is not None and not panel.busy, timeout=120_000)
@@ -159,6 +162,7 @@ def test_weights_panel_templates_units_and_gradients(qtbot, mnist, dense_epochs)
     panel.resize(1200, 800)
     panel.show()
     qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.templates is not None, timeout=60_000)  # computed in a worker
     net = state.model.network
     w0, w1 = (np.asarray(w, dtype=np.float64) for w in net.weights)
     np.testing.assert_allclose(panel.heatmap.data(), (w0 @ w1)[:, 0].reshape(28, 28), rtol=1e-6)
@@ -171,6 +175,10 @@ def test_weights_panel_templates_units_and_gradients(qtbot, mnist, dense_epochs)
     order = panel.gallery.order()
     assert sorted(order) == list(range(512))
     assert np.all(np.diff(w1[order, 7]) <= 0)
+    # the 512-tile mosaic is coloured in a worker and drawn when it comes back: 23 columns of 28+2 pixels
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)
+    mosaic = panel.gallery.image_item.image
+    assert mosaic is not None and mosaic.shape == (23 * 30 - 2, 23 * 30 - 2, 3)
 
     # clicking a unit in the gallery shows its weights large with its strongest links
     unit = int(order[5])
@@ -201,6 +209,10 @@ def test_weights_panel_for_a_network_without_hidden_layers(qtbot, mnist):
     state = _state_with(mnist, epochs)
     panel = WeightsPanel(state)
     qtbot.addWidget(panel)
+    assert panel.templates is None  # hidden: nothing is computed until the panel is shown
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.templates is not None, timeout=60_000)
     w = np.asarray(state.model.network.weights[0], dtype=np.float64)
     panel.set_label(4)
     np.testing.assert_allclose(panel.heatmap.data(), w[:, 4].reshape(28, 28), rtol=1e-6)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLineEdit, QProgressBar, QPushButton, QSplitter
 
 from core import recipes
-from explorer.panels import PANELS
+from explorer.panels import panel_classes
 from explorer.panels.controls import DEFAULT_RECIPE
 from tests.explorer.gui_helpers import find, open_window
 
@@ -55,12 +55,14 @@ def test_every_designed_object_name_exists(window):
     assert isinstance(find(window, "trainingProgress"), QProgressBar)
     for name in MENU_ACTIONS:
         assert window.findChild(QAction, name) is not None, name
-    assert PANELS[0].__name__ == "TrainingPanel"
-    for panel_class in PANELS:
+    panels = panel_classes()
+    assert [p.__name__ for p in panels] == ["TrainingPanel", "DatasetPanel", "AugmentationPanel",
+                                            "BackQueryPanel", "WeightsPanel", "ErrorsPanel", "DrawPanel"]
+    for panel_class in panels:
         panel = window.findChild(panel_class)
         assert panel is not None, f"{panel_class.__name__} is not in the window"
         assert panel.objectName() in DESIGN_PANELS
-    assert window.tabs.count() == len(PANELS)
+    assert window.tabs.count() == len(panels)
 
 
 def test_every_control_has_a_tooltip(window):

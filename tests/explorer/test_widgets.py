@@ -144,3 +144,27 @@ def test_grid_arrow_keys_browse(qtbot, images):
     with qtbot.waitSignal(grid.imageClicked) as blocker:
         qtbot.keyClick(grid.view, Qt.Key.Key_Right)
     assert blocker.args == [20]
+
+
+def test_grid_resized_while_empty_fits_its_thumbnails_when_they_appear(qtbot, images):
+    """The empty message is the stacked layout's current page while the grid is resized; the thumbnails' page
+    must be laid out at the new size when it becomes current, not at the size it had before."""
+    grid = ImageGrid()
+    qtbot.addWidget(grid)
+    grid.fit_columns(10, largest=120)
+    grid.resize(300, 200)
+    grid.show()
+    qtbot.waitExposed(grid)
+    grid.set_images(images[:20])  # the thumbnails' page is laid out at 300 px
+    grid.set_indices([])  # back to the empty message
+    grid.resize(1000, 400)
+    qtbot.waitUntil(lambda: grid.width() == 1000)
+    grid.set_indices(np.arange(20))
+    assert grid._stack.currentWidget() is grid.view
+    assert grid.view.geometry() == grid.contentsRect()
+    wait_laid_out(qtbot, grid, 9)
+    first, tenth = grid.visual_rect(0), grid.visual_rect(9)
+    pixels = grid.view.iconSize().width()
+    assert pixels > 60  # fitted to 1000 px: ten columns of ~(1000 - scrollbar) / 10
+    assert tenth.top() == first.top(), "the ten fitted columns should share the first row"
+    assert tenth.right() <= grid.view.viewport().width()

@@ -19,7 +19,7 @@ import os
 import time
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QLineEdit, QPushButton, QSpinBox, QTabWidget
 
 EPOCHS, TRAIN_LIMIT, BATCH = 100, 500, 50
@@ -37,6 +37,15 @@ def rss_bytes() -> int:
         ctypes.CDLL(libc).malloc_trim(0)
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def quiet_rss(qtbot) -> int:
+    """RSS once the panels' background jobs (which hold their own temporary arrays) have all finished."""
+    pool = QThreadPool.globalInstance()
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
+    qtbot.wait(300)  # their results delivered and drawn
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
+    return rss_bytes()
 
 
 def runqueue_wait() -> float:
@@ -107,9 +116,7 @@ def test_a_100_epoch_run_keeps_memory_bounded_and_the_gui_responsive(qtbot, figu
 
     settings(window, epochs=3)  # a warm-up run: lazy imports, BLAS buffers, plot items, first caches
     train(qtbot, window)
-    gc.collect()
-    qtbot.wait(200)
-    before = rss_bytes()
+    before = quiet_rss(qtbot)
 
     settings(window, epochs=EPOCHS)
     meter = StallMeter()
@@ -118,9 +125,7 @@ def test_a_100_epoch_run_keeps_memory_bounded_and_the_gui_responsive(qtbot, figu
     run = train(qtbot, window)
     seconds = time.perf_counter() - started
     meter.stop()
-    gc.collect()
-    qtbot.wait(200)
-    after = rss_bytes()
+    after = quiet_rss(qtbot)
 
     assert run.status == "completed" and len(run.history) == EPOCHS
     assert (
