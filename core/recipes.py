@@ -144,7 +144,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             name="best",
             summary="784-1024-1024-10 ReLU/softmax, dropout 0.2, He init, Nesterov momentum lr 0.05 with a "
-            "cosine schedule, batch 128, 15 epochs, random shifts (1 px) and rotations (5 degrees)",
+            "cosine schedule, batch 128, 15 epochs, random whole-pixel shifts (1 px)",
             settings={
                 "hidden": (1024, 1024),
                 "activation": "relu",
@@ -160,10 +160,9 @@ RECIPES: dict[str, Recipe] = {
                 "dropout": 0.2,
                 "scaling": "unit",
                 "targets": "onehot",
-                # mild on purpose: +/-10 degrees and 2 px reach 0.9895 on MNIST but leave Fashion-MNIST's
-                # centred garments underfitted (0.84 after 5 of 15 epochs)
-                "augment": "random",
-                "rotate": 5.0,
+                # shifts only: whole-pixel shifts copy pixels exactly, while rotations interpolate and blur
+                # the fine texture Fashion-MNIST's classes differ by. With rotations (+/-5 degrees) and 1 px
+                # shifts this net reached 0.991 on MNIST but only 0.881 on Fashion-MNIST (underfitted).
                 "shift": 1,
             },
             reported=0.985,

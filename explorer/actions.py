@@ -15,7 +15,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 from superqt.utils import create_worker
 
-from explorer.export import ExportError, prepare_folder, warn, write_bytes_atomic, write_files
+from explorer.export import ExportError, warn, write_bytes_atomic
+from explorer.export_files import prepare_folder, write_files
 
 MODEL_FILTER = "MNIST Explorer models (*.npz);;All files (*)"
 _last_folder: list[str] = [""]
@@ -214,7 +215,7 @@ def export_figures(window, folder: str | None = None):
     _status(window, f"Exporting the figures of {run_name or 'the model'} to {outdir}…")
 
     def done(result) -> None:
-        from explorer.export import render_all_from
+        from explorer.export_files import render_all_from
 
         data, files, seconds = result
         try:
@@ -249,7 +250,7 @@ def export_report(window, path: str | None = None):
     _status(window, f"Writing the report to {path}…")
 
     def done(result) -> None:
-        from explorer.export import render_all_from
+        from explorer.export_files import render_all_from
 
         data, files, seconds = result
         try:
@@ -266,7 +267,7 @@ def export_report(window, path: str | None = None):
 
 def export_run_metrics(window, folder: str | None = None) -> list[Path]:
     """The selected run's per-batch and per-epoch metrics as two CSV files in a folder the user picks."""
-    from explorer.export import export_run_metrics as write_metrics
+    from explorer.export_files import export_run_metrics as write_metrics
 
     run = window.state.selected_run
     if run is None:

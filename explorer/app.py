@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return cli_main(argv)
     if argv and argv[0] == "export":
-        from explorer.export import export_command
+        from explorer.export_files import export_command
 
         return export_command(argv[1:])
     from explorer.main_window import run_app

@@ -280,17 +280,19 @@ class MainWindow(QMainWindow):
         store.sync()
 
     def closeEvent(self, event) -> None:
-        # Stop training first: the worker thread must end before the window (and its state) goes away.
-        if not self.controller.shutdown(timeout_ms=1000):
-            print("warning: the training thread did not end within a second", file=sys.stderr)
+        # Stop training first: the worker thread must end before the window (and its state) goes away. Ask now,
+        # wait below, so the run winds down while the panels stop their own jobs.
+        self.controller.request_shutdown()
         self.datasets.cancel()
-        # Every panel (and widget) with workers drops their pending answers and asks them to stop; then wait for
-        # the pool, so no job reports to a deleted window ("Signal source has been deleted") after we are gone.
+        # Every panel (and widget) with workers drops its pending answers and waits for its running jobs, so no
+        # job reports to a deleted window ("Signal source has been deleted") after the window is gone.
         for widget in self.findChildren(QWidget):
             shutdown = getattr(widget, "shutdown", None)
             if callable(shutdown):
                 shutdown()
-        QThreadPool.globalInstance().waitForDone(3000)
+        if not self.controller.shutdown(timeout_ms=1000):
+            print("warning: the training thread did not end within a second", file=sys.stderr)
+        QThreadPool.globalInstance().waitForDone(3000)  # what is left: class means, a model being read
         try:
             self.save_session()
         except Exception:  # noqa: BLE001 - a settings file we cannot write must not block quitting

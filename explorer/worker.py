@@ -16,225 +16,23 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass
 from functools import partial
 
-import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool
+from PySide6.QtCore import QObject, Qt, QThread
 from superqt.utils import GeneratorWorker, create_worker
 
-UPDATE_INTERVAL = 0.05  # seconds between GUI updates: at most 20 a second
+# The generator and its items live in explorer/training_feed.py; these names stay importable from here.
+from explorer.training_feed import (  # noqa: F401
+    UPDATE_INTERVAL,
+    BatchChunk,
+    EpochDone,
+    RunEnded,
+    _Smoother,
+    smoothing_span,
+    train_chunks,
+)
+
 GUI_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
-SPEED_WINDOW = 3.0  # seconds of recent batches the samples/s figure averages over
-
-
-@dataclass
-class BatchChunk:
-    """The batches since the last update, as arrays (x in epochs from the start of this run)."""
-
-    x: np.ndarray
-    loss: np.ndarray
-    accuracy: np.ndarray
-    lr: np.ndarray
-    loss_smooth: np.ndarray
-    accuracy_smooth: np.ndarray
-    last: object  # the newest core.training.BatchEvent
-    samples_per_second: float
-    seconds_left: float | None
-    active_seconds: float  # training time so far, pauses excluded
-
-
-@dataclass
-class EpochDone:
-    """An epoch ended (or a stopped run's partial epoch): its event and the model built from its weights."""
-
-    event: object  # core.training.EpochEvent
-    model: object  # core.model_io.Model
-    extra: dict  # added to the history entry, e.g. {"x": 1.4, "partial": 1}
-    active_seconds: float
-
-
-@dataclass
-class RunEnded:
-    status: str  # "completed" | "stopped" | "diverged" | "error"
-    message: str = ""
-
-
-class _Smoother:
-    """A debiased exponential moving average (as TensorBoard's): no warm-up dip towards zero at the start."""
-
-    def __init__(self, span: float):
-        self.beta = 1.0 - 2.0 / (span + 1.0)
-        self.biased = 0.0
-        self.weight = 0.0
-
-    def __call__(self, value: float) -> float:
-        self.biased = self.beta * self.biased + (1.0 - self.beta) * value
-        self.weight = self.beta * self.weight + (1.0 - self.beta)
-        return self.biased / self.weight
-
-
-def smoothing_span(batches_per_epoch: int) -> float:
-    """About a tenth of an epoch, between 5 and 100 batches: smooth enough to read, quick enough to follow."""
-    return float(np.clip(batches_per_epoch / 10.0, 5.0, 100.0))
-
-
-def _model_for(event_network, trainer, config, dataset):
-    from core.model_io import Model
-
-    return Model(
-        network=event_network,
-        config=config,
-        dataset=dataset.name,
-        classes=[str(c) for c in dataset.class_names],
-        preprocessing=dict(trainer.preprocessing),
-        history=[dict(h) for h in trainer.history],
-    )
-
-
-def _partial_epoch(trainer, last, losses, accuracies, epoch_seconds, elapsed, samples):
-    """An EpochEvent for the batches of an unfinished epoch: the weights so far, evaluated on the test split."""
-    from core.training import EpochEvent
-
-    test = trainer.evaluate("test") or {"loss": None, "accuracy": None}  # None: the dataset has no test split
-    values = dict(
-        epoch=last.epoch,
-        epochs=getattr(trainer.config, "epochs", last.epoch),
-        train_loss=float(np.mean(losses)),
-        train_accuracy=float(np.mean(accuracies)),
-        test_loss=test["loss"],
-        test_accuracy=test["accuracy"],
-        epoch_seconds=float(epoch_seconds),
-        elapsed=float(elapsed),
-        samples_per_second=float(samples / epoch_seconds) if epoch_seconds > 0 else 0.0,
-        network=trainer.network.copy(),
-        lr=float(last.lr),
-    )
-    from dataclasses import fields
-
-    names = {f.name for f in fields(EpochEvent)}
-    return EpochEvent(**{k: v for k, v in values.items() if k in names})
-
-
-def train_chunks(
-    config, dataset, network, stop: threading.Event, fast_stop: threading.Event, done: threading.Event
-):
-    """The generator the worker thread runs: builds the trainer there (scaling 60,000 images takes a while),
-    drives `fit_iter()`, and yields `BatchChunk`, `EpochDone` and finally one `RunEnded`."""
-    from core.training import BatchEvent, DivergenceError, Trainer
-
-    clock_start = time.perf_counter()
-    paused_total = 0.0  # time spent inside `yield` (paused, or handing a chunk over): not training time
-
-    def active() -> float:
-        return time.perf_counter() - clock_start - paused_total
-
-    def handover(item):
-        nonlocal paused_total
-        before = time.perf_counter()
-        yield item
-        paused_total += time.perf_counter() - before
-
-    try:
-        trainer = Trainer(config, dataset, network)  # fit_iter() applies config.threads itself
-        rows: list[tuple[float, float, float, float, float, float]] = []
-        epoch_losses: list[float] = []
-        epoch_accuracies: list[float] = []
-        smooth_loss = smooth_acc = None
-        speed: deque[tuple[float, int]] = deque()
-        last = None
-        epoch_started = active()
-        epoch_samples = epoch_start_samples = 0
-        last_emit = time.perf_counter()
-
-        def chunk() -> BatchChunk:
-            arr = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
-            rows.clear()
-            now = active()
-            rate = 0.0
-            if len(speed) >= 2 and speed[-1][0] > speed[0][0]:
-                rate = (speed[-1][1] - speed[0][1]) / (speed[-1][0] - speed[0][0])
-            left = None
-            if rate > 0 and last.total_batches:
-                batch_samples = last.samples_seen / max(1, (last.epoch - 1) * last.batches + last.batch)
-                left = (
-                    (last.total_batches - ((last.epoch - 1) * last.batches + last.batch))
-                    * batch_samples
-                    / rate
-                )
-            return BatchChunk(
-                *arr.T, last=last, samples_per_second=rate, seconds_left=left, active_seconds=now
-            )
-
-        iterator = trainer.fit_iter()
-        for event in iterator:
-            if isinstance(event, BatchEvent):
-                last = event
-                if smooth_loss is None:
-                    span = smoothing_span(event.batches)
-                    smooth_loss, smooth_acc = _Smoother(span), _Smoother(span)
-                x = event.epoch - 1 + event.batch / event.batches
-                rows.append(
-                    (
-                        x,
-                        event.loss,
-                        event.accuracy,
-                        event.lr,
-                        smooth_loss(event.loss),
-                        smooth_acc(event.accuracy),
-                    )
-                )
-                epoch_losses.append(event.loss)
-                epoch_accuracies.append(event.accuracy)
-                epoch_samples = event.samples_seen
-                now = active()
-                speed.append((now, event.samples_seen))
-                while len(speed) > 2 and speed[0][0] < now - SPEED_WINDOW:
-                    speed.popleft()
-                if time.perf_counter() - last_emit >= UPDATE_INTERVAL:
-                    yield from handover(chunk())
-                    last_emit = time.perf_counter()
-            else:  # EpochEvent: every one is delivered, right away
-                if rows:
-                    yield from handover(chunk())
-                model = _model_for(event.network, trainer, config, dataset)
-                yield from handover(EpochDone(event, model, {}, active()))
-                epoch_losses.clear()
-                epoch_accuracies.clear()
-                epoch_started = active()
-                epoch_start_samples = epoch_samples
-                last_emit = time.perf_counter()
-            if stop.is_set():
-                break
-        else:
-            yield RunEnded("completed")
-            return
-        iterator.close()  # the core's generator may hold resources (thread limits): release them now
-        if rows:
-            yield from handover(chunk())
-        if epoch_losses and not fast_stop.is_set():
-            # Stopped mid-epoch: keep the weights trained so far as one more (partial) snapshot.
-            seconds = active() - epoch_started
-            samples = epoch_samples - epoch_start_samples
-            event = _partial_epoch(trainer, last, epoch_losses, epoch_accuracies, seconds, active(), samples)
-            model = _model_for(event.network, trainer, config, dataset)
-            extra = {"x": last.epoch - 1 + last.batch / last.batches, "partial": 1}
-            yield EpochDone(event, model, extra, active())
-        yield RunEnded("stopped")
-    except DivergenceError as exc:
-        yield RunEnded("diverged", str(exc))
-    except Exception as exc:  # noqa: BLE001 - one sentence for the user; the app stays up
-        # superqt swallows RuntimeErrors raised inside the generator, so every failure is reported as a value.
-        yield RunEnded("error", _sentence(exc))
-    finally:
-        done.set()
-
-
-def _sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _lift_pause_if_stopping(worker, stop: threading.Event) -> None:
@@ -347,18 +145,27 @@ class TrainingController(QObject):
             self._stop.set()
             self.worker.resume()  # a paused worker must run on to see the flag
 
+    def request_shutdown(self) -> None:
+        """Ask the run to end at once, without the partial snapshot, and return without waiting (the window
+        asks first, stops the panels' jobs meanwhile, then waits in `shutdown`)."""
+        if self.worker is not None:
+            self._fast_stop.set()
+            self._stop.set()
+            self.worker.resume()
+
     def shutdown(self, timeout_ms: int = 1000) -> bool:
         """Stop without the partial snapshot and wait for the thread to end; True if it did in time."""
         worker = self.worker
         if worker is None:
             return True
-        self._fast_stop.set()
-        self._stop.set()
-        worker.resume()
+        self.request_shutdown()
         ended = self._done.wait(timeout_ms / 1000.0)
-        # The generator has returned; give the pool thread the moment it needs to emit `finished` and exit.
-        pool_done = QThreadPool.globalInstance().waitForDone(max(50, timeout_ms // 4))
-        return ended and pool_done
+        # The generator has returned; give its pool thread the moment it needs to emit `finished` and exit (this
+        # worker only: other panels' jobs in the same pool are not the training thread's business).
+        deadline = time.monotonic() + max(50, timeout_ms // 4) / 1000.0
+        while worker.is_running and time.monotonic() < deadline:
+            QThread.msleep(5)
+        return ended and not worker.is_running
 
     # --- slots, on the GUI thread -----------------------------------------------------------------------------
     def _on_item(self, run, item) -> None:

@@ -31,8 +31,8 @@ from superqt.utils import create_worker
 
 from core import augment as core_augment
 from explorer.export import attach_export
+from explorer.training_feed import _Smoother, smoothing_span
 from explorer.widgets.class_stats import while_alive
-from explorer.worker import _Smoother, smoothing_span
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
 UPDATE_INTERVAL = 0.1  # seconds between batch updates sent to the GUI

@@ -8,20 +8,17 @@ scaling, momentum, ...) are kept. Datasets load in a worker thread; training run
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -35,11 +32,15 @@ from explorer.widgets.config_fields import (
     TIPS,
     LearningRateSpin,
     closest_recipe,
+    compact,
+    config_from_fields,
     format_hidden,
+    make_combo,
+    make_spin,
     matches_recipe,
     parse_hidden,
 )
-from explorer.widgets.dataset_combo import DatasetCombo
+from explorer.widgets.dataset_combo import DatasetCombo, load_dataset_or_error
 from explorer.widgets.training_status import TrainingStatus
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
@@ -69,25 +70,9 @@ class ControlPanel(QWidget):
 
     # --- layout ----------------------------------------------------------------------------------------------
     def _build(self) -> None:
-        def combo(name, items, tip):
-            box = QComboBox(objectName=name, toolTip=tip)
-            _compact(box)
-            for data, text in items:
-                box.addItem(text, data)
-            return box
-
-        def spin(name, lo, hi, tip, step=1, special=None, suffix=""):
-            box = QSpinBox(
-                objectName=name, toolTip=tip, minimum=lo, maximum=hi, singleStep=step, suffix=suffix
-            )
-            box.setKeyboardTracking(False)  # typing "2000" publishes once, not for 2, 20, 200 and 2000
-            box.setGroupSeparatorShown(True)
-            if special:
-                box.setSpecialValueText(special)
-            return box
-
+        combo, spin = make_combo, make_spin
         self.dataset_combo = DatasetCombo()
-        _compact(self.dataset_combo)
+        compact(self.dataset_combo)
         self.recipe_combo = combo("recipeCombo", [(n, n) for n in recipes.names()], TIPS["recipe"])
         self.hidden_edit = QLineEdit(
             objectName="hiddenLayersEdit", toolTip=TIPS["hidden"], placeholderText="512"
@@ -208,29 +193,18 @@ class ControlPanel(QWidget):
             self._field_errors[self.lr_spin] = (
                 "Learning rate: must be above 0; try 0.001 for rmsprop or adam, 0.1 for sgd."
             )
-        output, loss = self.output_combo.currentData().split("|")
-        rotate = float(self.rotation_spin.value())
-        augment = self._base.augment
-        if rotate > 0 and augment == "off":
-            augment = "random"
-        elif rotate == 0 and (
-            augment == "rashid" or (augment == "random" and not getattr(self._base, "shift", 0))
-        ):
-            augment = "off"
-        config = replace(
+        config = config_from_fields(
             self._base,
-            dataset=self.dataset_combo.current_key() or self._base.dataset,
-            hidden=hidden if hidden is not None else self._base.hidden,
+            dataset=self.dataset_combo.current_key(),
+            hidden=hidden,
             activation=self.activation_combo.currentData(),
-            output=output,
-            loss=loss,
+            output_loss=self.output_combo.currentData(),
             optimizer=self.optimizer_combo.currentData(),
-            lr=lr if lr > 0 else self._base.lr,
+            lr=lr,
             batch_size=self.batch_spin.value(),
             epochs=self.epochs_spin.value(),
             train_limit=self.limit_spin.value(),
-            rotate=rotate,
-            augment=augment,
+            rotate=float(self.rotation_spin.value()),
             seed=self.seed_spin.value(),
         )
         error = next(iter(self._field_errors.values()), "")
@@ -345,7 +319,7 @@ class ControlPanel(QWidget):
         self._load_token += 1
         self._loading_key = key
         self.show_message(f"Loading {key}…", "note")
-        worker = create_worker(_load_dataset, key, _start_thread=False)
+        worker = create_worker(load_dataset_or_error, key, _start_thread=False)
         worker.returned.connect(partial(self._on_dataset_loaded, self._load_token, key))
         worker.start()
         self._update_buttons()
@@ -429,20 +403,3 @@ class ControlPanel(QWidget):
         if parent_run is not None:
             name = f"{parent_run.name.split(' · ')[0]} continued"
         self.controller.start(config, dataset, network, name=name, parent_run=parent_run)
-
-
-def _compact(box: QComboBox) -> None:
-    """Long item texts must not widen the panel: the popup still shows them in full."""
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(10)
-
-
-def _load_dataset(key: str):
-    """Runs in a worker: the dataset, or None and one sentence saying what went wrong (never raises)."""
-    from core.datasets import load
-
-    try:
-        return load(key), ""
-    except Exception as exc:  # noqa: BLE001 - shown to the user as one sentence; the app keeps its dataset
-        text = str(exc).strip() or type(exc).__name__
-        return None, text if text.endswith(".") else text + "."

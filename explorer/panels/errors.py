@@ -37,8 +37,26 @@ EMPTY_TEXT = "Train a model to see the test images it gets wrong."
 METRIC_COLUMNS = ("Class", "Images", "Accuracy", "Precision", "Wrong")
 
 
-def predict_test(model, images) -> np.ndarray:
-    return model.predict_proba(images)
+def score_test(model, images, labels) -> dict:
+    """Everything the panel shows about the test split, computed in a worker: the outputs, the predictions, the
+    confusion matrix, the mistakes (most confident first) and a caption per image."""
+    probs = model.predict_proba(images)
+    predicted = probs.argmax(axis=1)
+    names = [str(c) for c in model.classes]
+    short = [_short_name(name) for name in names]
+    confidence = probs[np.arange(len(probs)), predicted]
+    captions = [
+        f"{short[t]}→{short[p]} {c:.0%}" for t, p, c in zip(labels, predicted, confidence, strict=True)
+    ]
+    return {
+        "probs": probs,
+        "predicted": predicted,
+        "confusion": insight.confusion_matrix(labels, predicted, len(names)),
+        "wrong_order": insight.misclassified(probs, labels),
+        "scorecard": insight.scorecard(labels, predicted),
+        "captions": captions,
+        "wide": max(len(name) for name in short) > 2,  # room for "Pullover→Coat 97%"
+    }
 
 
 class ErrorsPanel(QWidget):
@@ -195,7 +213,7 @@ class ErrorsPanel(QWidget):
         self._deferred = False
         if self.probs is None:
             self.scorecard.setText("Scoring the test images…")
-        self.job.submit(predict_test, model, dataset.test_images)
+        self.job.submit(score_test, model, dataset.test_images, dataset.test_labels)
 
     def shutdown(self) -> None:
         """Stop the worker before the window goes away (the main window calls this when it closes)."""
@@ -263,26 +281,19 @@ class ErrorsPanel(QWidget):
         self.saliency_view.set_outline(None)
         self.bars.set_probabilities(None, [])
 
-    def _on_probs(self, probs: np.ndarray) -> None:
+    def _on_probs(self, scored: dict) -> None:
+        probs = scored["probs"]
         if self.model is None or self.dataset is None or len(probs) != len(self.dataset.test_labels):
             return
         labels = self.dataset.test_labels
-        names = self._names()
-        self.probs = probs
-        self.predicted = probs.argmax(axis=1)
-        self.confusion = insight.confusion_matrix(labels, self.predicted, len(names))
-        self.wrong_order = insight.misclassified(probs, labels)
-        right, total = insight.scorecard(labels, self.predicted)
+        self.probs, self.predicted = probs, scored["predicted"]
+        self.confusion, self.wrong_order = scored["confusion"], scored["wrong_order"]
+        right, total = scored["scorecard"]
         self.scorecard.setText(f"{right:,} / {total:,} right ({100 * right / total:.2f}%)")
         self._show_matrix()
         self._fill_metrics()
-        confidence = probs[np.arange(len(probs)), self.predicted]
-        short = [_short_name(name) for name in names]
-        captions = [
-            f"{short[t]}→{short[p]} {c:.0%}"
-            for t, p, c in zip(labels, self.predicted, confidence, strict=True)
-        ]
-        thumbnail = 56 if max(len(name) for name in short) <= 2 else 76  # room for "Pullover→Coat 97%"
+        captions = scored["captions"]
+        thumbnail = 76 if scored["wide"] else 56
         self.wrong_grid.set_thumbnail_size(thumbnail)
         self.cell_grid.set_thumbnail_size(thumbnail)
         marks = self.predicted == labels

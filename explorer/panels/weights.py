@@ -57,7 +57,9 @@ class WeightsPanel(QWidget):
         self.job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the gradients: {text}")
         )
-        self.templates_job = LatestJob(self)  # templates and unit strengths of each new model, off the GUI thread
+        self.templates_job = LatestJob(
+            self
+        )  # templates and unit strengths of each new model, off the GUI thread
         self.templates_job.done.connect(self._on_templates)
         self.templates_job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the templates: {text}")

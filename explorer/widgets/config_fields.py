@@ -1,12 +1,13 @@
-"""Small pieces of the control panel: the learning-rate spin box, parsing of the hidden-layer field, and the
-one-line summary of a configuration that the runs list shows."""
+"""Small pieces of the control panel: the learning-rate spin box, the combo and spin box factories, parsing of
+the hidden-layer field, the fields-to-configuration rule, and the one-line summary the runs list shows."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
 from core import recipes
 
@@ -175,3 +176,56 @@ def closest_recipe(config) -> str:
         return sum(_same(getattr(config, k, None), v) for k, v in settings.items()) / max(1, len(settings))
 
     return max(recipes.names(), key=share)
+
+
+def compact(box: QComboBox) -> None:
+    """Long item texts must not widen the panel: the popup still shows them in full."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
+
+
+def make_combo(name: str, items, tip: str) -> QComboBox:
+    """A compact combo box of (data, text) items."""
+    box = QComboBox(objectName=name, toolTip=tip)
+    compact(box)
+    for data, text in items:
+        box.addItem(text, data)
+    return box
+
+
+def make_spin(name: str, lo: int, hi: int, tip: str, step=1, special=None, suffix="") -> QSpinBox:
+    box = QSpinBox(objectName=name, toolTip=tip, minimum=lo, maximum=hi, singleStep=step, suffix=suffix)
+    box.setKeyboardTracking(False)  # typing "2000" publishes once, not for 2, 20, 200 and 2000
+    box.setGroupSeparatorShown(True)
+    if special:
+        box.setSpecialValueText(special)
+    return box
+
+
+def config_from_fields(base, *, dataset, hidden, activation, output_loss, optimizer, lr, batch_size, epochs,
+                       train_limit, rotate, seed):  # fmt: skip
+    """The configuration the control panel's fields describe, on top of `base` (which keeps every setting the
+    panel does not show). `hidden` None or `lr` <= 0 (invalid fields) keep the base's value; the rotation turns
+    augmentation on ("random") or off, keeping a recipe's own kind (Rashid's copies, shifts) where it can."""
+    output, loss = output_loss.split("|")
+    augment = base.augment
+    if rotate > 0 and augment == "off":
+        augment = "random"
+    elif rotate == 0 and (augment == "rashid" or (augment == "random" and not getattr(base, "shift", 0))):
+        augment = "off"
+    return replace(
+        base,
+        dataset=dataset or base.dataset,
+        hidden=hidden if hidden is not None else base.hidden,
+        activation=activation,
+        output=output,
+        loss=loss,
+        optimizer=optimizer,
+        lr=lr if lr > 0 else base.lr,
+        batch_size=batch_size,
+        epochs=epochs,
+        train_limit=train_limit,
+        rotate=rotate,
+        augment=augment,
+        seed=seed,
+    )

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 AXIS_COLOUR = "#444"
 REDRAW_INTERVAL_MS = 100  # curves redraw at most 10 times a second; the progress bar follows every update
@@ -79,6 +79,7 @@ class RunCurves:
         self.items = [self.loss_raw, self.loss_smooth, self.loss_train, self.loss_test, self.acc_smooth,
                       self.acc_train, self.acc_test, self.lr]  # fmt: skip
         self.plots = [loss, loss, loss, loss, acc, acc, acc, lr]
+        self._epochs_drawn = -1  # the epoch markers change only when an epoch ends
 
     def update(self, run) -> None:
         x = run.batch_x.array
@@ -86,6 +87,14 @@ class RunCurves:
         self.loss_smooth.setData(x, run.batch_loss_smooth.array)
         self.acc_smooth.setData(x, 100.0 * run.batch_accuracy_smooth.array)
         self.lr.setData(x, run.batch_lr.array)
+        if len(run.history) != self._epochs_drawn:
+            # scatter points are costly to rebuild (~2 ms each); redrawing them on every batch delivery, 20 times
+            # a second, was a good part of the GUI thread's load while training
+            self._epochs_drawn = len(run.history)
+            self._update_epochs(run)
+
+    def _update_epochs(self, run) -> None:
+
         ex = _epoch_x(run)
         for item, key in ((self.loss_train, "train_loss"), (self.loss_test, "test_loss"),
                           (self.acc_train, "train_accuracy"), (self.acc_test, "test_accuracy")):  # fmt: skip
@@ -102,6 +111,34 @@ class RunCurves:
     def remove(self) -> None:
         for plot, item in zip(self.plots, self.items, strict=True):
             plot.removeItem(item)
+
+
+CURVE_COLUMNS = ("run", "kind", "epoch", "loss", "loss_smoothed", "accuracy", "accuracy_smoothed", "lr",
+                 "train_loss", "train_accuracy", "test_loss", "test_accuracy")  # fmt: skip
+
+
+def curve_data(runs) -> dict[str, list]:
+    """The numbers behind the curves of `runs` as equal-length columns: one row per batch point (kind "batch")
+    and one per epoch (kind "epoch"), epoch on the plots' x axis; a number a row does not have is left empty."""
+    columns: dict[str, list] = {name: [] for name in CURVE_COLUMNS}
+
+    def add(**row) -> None:
+        for name in CURVE_COLUMNS:
+            columns[name].append(row.get(name))
+
+    for run in runs:
+        batch_lr = run.batch_lr.array if len(run.batch_lr) == len(run.batch_x) else None
+        smooth_ok = len(run.batch_loss_smooth) == len(run.batch_x)
+        for i, x in enumerate(run.batch_x.array):
+            add(run=run.name, kind="batch", epoch=float(x), loss=float(run.batch_loss[i]),
+                accuracy=float(run.batch_accuracy[i]),
+                loss_smoothed=float(run.batch_loss_smooth[i]) if smooth_ok else None,
+                accuracy_smoothed=float(run.batch_accuracy_smooth[i]) if smooth_ok else None,
+                lr=float(batch_lr[i]) if batch_lr is not None else None)  # fmt: skip
+        for x, entry in zip(_epoch_x(run), run.history, strict=False):
+            add(run=run.name, kind="epoch", epoch=float(x), lr=entry.get("lr"),
+                **{k: entry.get(k) for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")})  # fmt: skip
+    return columns
 
 
 class TrainingCurves(QWidget):
@@ -150,7 +187,10 @@ class TrainingCurves(QWidget):
         self.splitter.setSizes([400, 300, 110])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.readout)
+        top = QHBoxLayout()
+        top.addWidget(self.readout, 1)
+        self.export_buttons = self._attach_exports(top)
+        layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
 
         self._crosshairs = []
@@ -175,6 +215,25 @@ class TrainingCurves(QWidget):
             lambda run, _event: (self.update_run(run, now=True), self.fit_accuracy_range())
         )
         self.sync_runs()
+
+    def _attach_exports(self, row) -> list:
+        """An export button per plot; each writes the figure and the visible runs' numbers beside it."""
+        from explorer.export import attach_export
+
+        buttons = []
+        for plot, basename, text in ((self.loss_plot, "curves_loss", "Export loss"),
+                                     (self.accuracy_plot, "curves_accuracy", "Export accuracy"),
+                                     (self.lr_plot, "curves_lr", "Export lr")):  # fmt: skip
+            button = attach_export(plot, basename, self.visible_curve_data)
+            button.setText(text)
+            row.addWidget(button)
+            buttons.append(button)
+        return buttons
+
+    def visible_curve_data(self) -> dict[str, list] | None:
+        """The numbers behind the visible runs' curves (None when no run is shown: nothing to write)."""
+        runs = [run for run in self.state.runs if run.visible]
+        return curve_data(runs) if runs else None
 
     def _add_legends(self) -> None:
         grey = QColor("#555")

@@ -13,7 +13,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
-
 DIVERGING = "CET-D1"
 OUTLINE_PEN = pg.mkPen((40, 40, 40), width=1.5)
 

@@ -1,7 +1,7 @@
 """The runs list: one row per run with its colour, name, settings, test accuracy, time and status.
 
 The checkbox shows or hides a run's curves; double-click the name to rename it; Delete (or the context menu)
-removes it; selecting a row makes it `state.selected_run`, which the insight panels follow.
+removes it; the context menu also exports a run's metrics as CSV; selecting a row makes it `state.selected_run`, which the insight panels follow.
 """
 
 from __future__ import annotations
@@ -186,6 +186,25 @@ class RunsList(QTreeWidget):
         menu.addAction("Rename", lambda: self.editItem(item, 0))
         menu.addAction("Hide curves" if run.visible else "Show curves",
                        lambda: self.state.set_run_visible(run, not run.visible))  # fmt: skip
+        menu.addAction("Export metrics (CSV)…", lambda: self.export_metrics(run))
         menu.addSeparator()
         menu.addAction("Remove", lambda: (self.setCurrentItem(item), self.remove_current()))
+        self.last_menu = menu  # for tests and automation
         menu.popup(self.viewport().mapToGlobal(pos))
+
+    def export_metrics(self, run, folder: str | None = None) -> list:
+        """Write the run's per-batch and per-epoch metrics as two CSV files into a folder the user picks."""
+        from explorer import export, export_files
+
+        folder = folder or export.ask_folder(self, f"Export the metrics of {run.name}")
+        if not folder:
+            return []
+        try:
+            written = export_files.export_run_metrics(run, folder)
+        except export.ExportError as exc:
+            export.warn(self, str(exc))
+            return []
+        self.state.statusMessage.emit(
+            f"Exported the metrics of {run.name}: {', '.join(p.name for p in written)}."
+        )
+        return written

@@ -15,12 +15,32 @@ SHORTCUTS = [
     ("Ctrl+S", "Save the selected run's model"),
     ("Ctrl+E", "Export figures"),
     ("Ctrl+Shift+E", "Export a report"),
-    ("Ctrl+1 … Ctrl+9", "Show the first … ninth tab"),
-    ("Delete", "Remove the selected run (in the runs list)"),
+    ("Ctrl+1 … Ctrl+7", "Show the Training … Draw tab"),
+    ("Ctrl+[ / Ctrl+]", "The previous / next epoch of the selected run (the epoch slider)"),
+    ("0 … 9", "Back query: enlarge that label's picture; Weights: show that label's template"),
+    ("Ctrl+Shift+N", "Errors: switch the confusion matrix between counts and row percentages"),
+    ("Ctrl+Shift+C", "Copy the figure under the keyboard focus to the clipboard"),
+    ("Ctrl+Z", "Draw: undo the last stroke"),
+    ("Delete / Backspace", "Draw: clear the canvas; runs list: remove the selected run"),
     ("F2 / double-click", "Rename the selected run (in the runs list)"),
     ("F1", "This list"),
     ("Ctrl+Q", "Quit"),
 ]
+
+# The key sequences each row stands for, for the test that checks the list against the code.
+KEY_SEQUENCES = {
+    "Ctrl+1 … Ctrl+7": [f"Ctrl+{k}" for k in range(1, 8)],
+    "Ctrl+[ / Ctrl+]": ["Ctrl+[", "Ctrl+]"],
+    "0 … 9": [str(k) for k in range(10)],
+    "Delete / Backspace": ["Del", "Backspace"],
+    "F2 / double-click": [],  # the tree view's edit key (QAbstractItemView.EditKeyPressed), not a shortcut
+    "Esc": ["Esc"],
+}
+
+
+def key_sequences(keys: str) -> list[str]:
+    """The QKeySequence strings (portable text) of one row of SHORTCUTS."""
+    return KEY_SEQUENCES.get(keys, [keys])
 
 
 class ShortcutsDialog(QDialog):

@@ -84,7 +84,9 @@ class WeightGallery(QWidget):
         self._show_page(self.empty_label)
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(120, 80)
-        self.job = LatestJob(self)  # colours large galleries off the GUI thread; only the newest mosaic is drawn
+        self.job = LatestJob(
+            self
+        )  # colours large galleries off the GUI thread; only the newest mosaic is drawn
         self.job.done.connect(self._set_mosaic)
 
     @property

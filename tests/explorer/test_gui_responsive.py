@@ -14,7 +14,9 @@ def window(qtbot):
     return open_window(qtbot)
 
 
-@pytest.mark.parametrize("panel_name", ["weightsPanel", "backQueryPanel", "errorsPanel", "datasetPanel"])
+@pytest.mark.parametrize(
+    "panel_name", ["trainingPanel", "weightsPanel", "backQueryPanel", "errorsPanel", "datasetPanel"]
+)
 def test_training_with_an_insight_tab_visible_does_not_block_the_gui(window, qtbot, panel_name):
     panel = find(window, panel_name, QWidget)
     window.tabs.setCurrentWidget(panel)

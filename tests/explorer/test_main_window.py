@@ -3,6 +3,8 @@ validation, following the state), menus, and settings that survive a restart."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -56,8 +58,15 @@ def test_every_designed_object_name_exists(window):
     for name in MENU_ACTIONS:
         assert window.findChild(QAction, name) is not None, name
     panels = panel_classes()
-    assert [p.__name__ for p in panels] == ["TrainingPanel", "DatasetPanel", "AugmentationPanel",
-                                            "BackQueryPanel", "WeightsPanel", "ErrorsPanel", "DrawPanel"]
+    assert [p.__name__ for p in panels] == [
+        "TrainingPanel",
+        "DatasetPanel",
+        "AugmentationPanel",
+        "BackQueryPanel",
+        "WeightsPanel",
+        "ErrorsPanel",
+        "DrawPanel",
+    ]
     for panel_class in panels:
         panel = window.findChild(panel_class)
         assert panel is not None, f"{panel_class.__name__} is not in the window"
@@ -245,3 +254,37 @@ def test_a_missing_fashion_mnist_is_greyed_with_how_to_get_it(qtbot, monkeypatch
     assert "not installed" in combo.itemText(index)
     tip = combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
     assert "apt install" in tip and "Download Fashion-MNIST" in tip
+
+
+def test_importing_the_panels_package_imports_no_panel():
+    """`python -m explorer.panels.x` must not find x already imported (runpy's RuntimeWarning): the package
+    imports its panels only when `panel_classes()` is called."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, explorer.panels as p\n"
+        "assert not [m for m in sys.modules if m.startswith('explorer.panels.')], sorted(sys.modules)\n"
+        "print(len(p.panel_classes()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "7"
+
+
+def test_quitting_while_panels_compute_prints_nothing(tmp_path):
+    """Closing the window mid-run while every insight panel has a job in flight stops them all first: no
+    "Signal source has been deleted", no warning about the training thread."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MNIST_EXPLORER_CONFIG_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "tests.explorer.quit_during_jobs"], capture_output=True,
+                            text=True, timeout=240, env=env, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "quit cleanly"
+    noise = [line for line in result.stderr.splitlines() if "propagateSizeHints" not in line]
+    assert noise == []
