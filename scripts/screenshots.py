@@ -32,15 +32,23 @@ def wait(app, condition, timeout: float) -> bool:
     return False
 
 
-def settle(app, seconds: float = 1.0) -> None:
-    """Let workers (class means, back queries, previews) finish and the widgets repaint."""
+def settle(app, seconds: float = 1.0, panel=None) -> None:
+    """Let workers (class means, back queries, whole-split predictions, previews) finish and the widgets repaint.
+
+    The insight panels start their work when their tab is shown, and a job may start another when it returns
+    (the weights' templates, then the unit mosaic), so wait until the pool has been idle and the panel not busy
+    for a moment; on a loaded machine that can take a while."""
     from PySide6.QtCore import QThreadPool
 
+    pool = QThreadPool.globalInstance()
     end = time.monotonic() + seconds
-    while time.monotonic() < end or QThreadPool.globalInstance().activeThreadCount():
+    idle_since = None
+    while time.monotonic() < end + 180:
         app.processEvents()
         time.sleep(0.02)
-        if time.monotonic() > end + 30:
+        idle = not pool.activeThreadCount() and not getattr(panel, "busy", False)
+        idle_since = (idle_since or time.monotonic()) if idle else None
+        if time.monotonic() >= end and idle_since is not None and time.monotonic() - idle_since > 0.3:
             break
 
 
@@ -81,7 +89,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
-        settle(app, 1.5)
+        settle(app, 1.5, window.tabs.widget(index))
         name = window.tabs.widget(index).objectName() or f"tab{index}"
         window.grab().save(str(out / f"{name}.png"))
         print("saved", out / f"{name}.png")

@@ -213,6 +213,8 @@ class BackQueryPanel(QWidget):
             widget.setEnabled(optimised)
         if model is None:
             self.job.cancel()
+            self.grid.set_empty_message(EMPTY_TEXT)
+            self.large_view.set_empty_text(EMPTY_TEXT)
             self._show(None, None, "")
             self._set_notice("")
             return
@@ -249,6 +251,12 @@ class BackQueryPanel(QWidget):
             self._deferred = True
             return
         self._deferred = False
+        if self.images is None:  # nothing drawn yet: say it is being computed, not "train a model"
+            working = (
+                "Optimising the inputs…" if self.method == OPTIMISED else "Running the labels backwards…"
+            )
+            self.grid.set_empty_message(working)
+            self.large_view.set_empty_text(working)
         self.job.submit(func, *args)
 
     def eventFilter(self, watched, event) -> bool:
