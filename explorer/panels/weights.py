@@ -10,7 +10,7 @@ make these images more of a k". Red raises the label's score, blue lowers it.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -223,7 +223,8 @@ class WeightsPanel(QWidget):
         deep = len(model.network.weights) > 1
         self.view_combo.setItemText(0, "Linearised template" if deep else "Weight column")
         self._refresh_templates()
-        self._refresh_gallery()
+        # the gallery in the next turn of the event loop: each half is a short stall, both at once a long one
+        QTimer.singleShot(0, self, self._refresh_gallery)
 
     def set_label(self, label: int) -> None:
         self.label_combo.setCurrentIndex(int(label))  # -> _on_label_combo

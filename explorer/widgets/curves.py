@@ -273,6 +273,8 @@ class TrainingCurves(QWidget):
 
     def update_run(self, run, now: bool = False) -> None:
         self._dirty[run.run_id] = run
+        if not self.isVisible():
+            return  # a hidden tab is not redrawn 20 times a second while training; showEvent catches up
         wait_ms = REDRAW_INTERVAL_MS - (time.perf_counter() - self._last_redraw) * 1000
         if now or wait_ms <= 0:
             self._redraw()
@@ -327,6 +329,9 @@ class TrainingCurves(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.empty_label.setGeometry(self.loss_plot.rect())
+        if self._dirty:
+            self._redraw()
+            self.fit_accuracy_range()
 
     # --- crosshair ---------------------------------------------------------------------------------------------
     def _on_mouse(self, plot: pg.PlotWidget, pos) -> None:

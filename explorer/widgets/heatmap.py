@@ -43,6 +43,7 @@ class Heatmap(QWidget):
     def __init__(self, parent=None, title: str = "", bar: bool = True):
         super().__init__(parent)
         self._data: np.ndarray | None = None
+        self._ranged_shape: tuple[int, ...] | None = None
         self.title_label = QLabel(title, self)
         self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title_label.setWordWrap(True)
@@ -116,7 +117,11 @@ class Heatmap(QWidget):
         self.image_item.setImage(data, autoLevels=False, levels=levels)
         if self.colour_bar is not None:
             self.colour_bar.setLevels(levels)
-        self.view_box.setRange(xRange=(0, data.shape[1]), yRange=(0, data.shape[0]), padding=0.0)
+        if (
+            data.shape != self._ranged_shape
+        ):  # the view cannot be zoomed: its range changes only with the shape
+            self._ranged_shape = data.shape
+            self.view_box.setRange(xRange=(0, data.shape[1]), yRange=(0, data.shape[0]), padding=0.0)
         self._show_page(self.graphics)
 
     def set_outline(self, image: np.ndarray | None, level: float = 127.5) -> None:

@@ -40,7 +40,9 @@ class ThumbnailModel(QAbstractListModel):
         self._marks: np.ndarray | None = None
         self._indices = np.zeros(0, np.int64)
         self._size = DEFAULT_THUMBNAIL
-        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+        self._cache: OrderedDict[int, QPixmap] = OrderedDict()  # what the view is given (with the mark)
+        # the scaled thumbnails without marks: new marks (every epoch, in the dataset panel) reuse them
+        self._unmarked: OrderedDict[int, QPixmap] = OrderedDict()
 
     # --- contents ----------------------------------------------------------------------------------------
     def set_images(self, images, captions=None, marks=None) -> None:
@@ -55,6 +57,7 @@ class ThumbnailModel(QAbstractListModel):
         self._marks = self._checked_marks(marks, len(images))
         self._indices = np.arange(len(images), dtype=np.int64)
         self._cache.clear()
+        self._unmarked.clear()
         self.endResetModel()
 
     def set_indices(self, indices) -> None:
@@ -80,6 +83,7 @@ class ThumbnailModel(QAbstractListModel):
     def set_thumbnail_size(self, pixels: int) -> None:
         self._size = int(pixels)
         self._cache.clear()
+        self._unmarked.clear()
 
     @staticmethod
     def _checked_marks(marks, n):
@@ -131,17 +135,23 @@ class ThumbnailModel(QAbstractListModel):
         if pixmap is not None:
             self._cache.move_to_end(image_index)
             return pixmap
-        image = to_qimage(self._images[image_index])
-        # Nearest-neighbour scaling keeps the pixels crisp: these images are about their pixels.
-        pixmap = QPixmap.fromImage(
-            image.scaled(
-                self._size,
-                self._size,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.FastTransformation,
+        pixmap = self._unmarked.get(image_index)
+        if pixmap is None:
+            image = to_qimage(self._images[image_index])
+            # Nearest-neighbour scaling keeps the pixels crisp: these images are about their pixels.
+            pixmap = QPixmap.fromImage(
+                image.scaled(
+                    self._size,
+                    self._size,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation,
+                )
             )
-        )
+            self._unmarked[image_index] = pixmap
+            if len(self._unmarked) > CACHE_SIZE:
+                self._unmarked.popitem(last=False)
         if self._marks is not None:
+            pixmap = pixmap.copy()
             self._draw_mark(pixmap, bool(self._marks[image_index]))
         self._cache[image_index] = pixmap
         if len(self._cache) > CACHE_SIZE:

@@ -31,7 +31,6 @@ def test_training_with_an_insight_tab_visible_does_not_block_the_gui(window, qtb
     qtbot.waitUntil(lambda: not getattr(panel, "busy", False), timeout=60_000)
     qtbot.wait(300)
     stalls.stop()
-    print(f"{panel_name}: largest gap {stalls.largest * 1000:.0f} ms")
     run = window.state.runs[-1]
     assert run.status == "completed" and len(run.history) == 2
     assert stalls.ticks > 10

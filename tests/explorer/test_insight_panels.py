@@ -217,7 +217,7 @@ def test_weights_panel_for_a_network_without_hidden_layers(qtbot, mnist):
     panel.set_label(4)
     np.testing.assert_allclose(panel.heatmap.data(), w[:, 4].reshape(28, 28), rtol=1e-6)
     assert panel.view_combo.itemText(0) == "Weight column"
-    assert "no hidden layers" in panel.gallery.empty_label.text()
+    qtbot.waitUntil(lambda: "no hidden layers" in panel.gallery.empty_label.text())
 
 
 # --- errors -----------------------------------------------------------------------------------------------------
