@@ -222,7 +222,12 @@ class DatasetPanel(QWidget):
         wrong_only = self.misclassified_check.isChecked() and self.predictions is not None
         if wrong_only:
             keep &= self.predictions != labels
-        self.grid.set_indices(np.flatnonzero(keep))
+        indices = np.flatnonzero(keep)
+        shown = self.grid.shown_indices()
+        if len(shown) != len(indices) or not np.array_equal(shown, indices):
+            # only a real change resets the view: re-laying out 60,000 thumbnails (and jumping back to the top)
+            # after every epoch's predictions stalled the GUI and lost the user's place
+            self.grid.set_indices(indices)
         if len(labels) and not keep.any():
             self.grid.set_empty_message(
                 "The model gets every one of these images right."
