@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from core.augment import SCHEMES
-from core.network import ACTIVATIONS, INITS, LOSSES, OUTPUTS
+from core.network import ACTIVATIONS, BACKPROPS, INITS, LOSSES, OUTPUTS, RASHID_BACKPROP_NEEDS
 from core.optimizers import OPTIMIZERS, SCHEDULES
 from core.preprocess import SCALINGS, TARGETS
 
@@ -29,6 +29,9 @@ class TrainConfig:
     activation: str = "relu"  # hidden layers: "sigmoid" | "tanh" | "relu" | "leaky-relu"
     output: str = "softmax"  # "softmax" | "sigmoid"
     loss: str = "cross-entropy"  # "cross-entropy" | "mse" (1/2 the squared error, as Rashid)
+    # "gradient" (the true gradient) | "rashid" (Rashid's rule: the raw output errors t - o are sent back through
+    # the weights, the sigmoid derivative applied only where each update is formed; sigmoid output + mse only)
+    backprop: str = "gradient"
     use_bias: bool = True  # Rashid's network has no biases
     init: str = "glorot"  # "he" | "glorot" | "rashid" (normal(0, 1/sqrt(inputs)))
     optimizer: str = "rmsprop"  # "sgd" | "momentum" | "nesterov" | "rmsprop" | "adam"
@@ -69,7 +72,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        """The config stored as `d` (e.g. read from JSON), validated; unknown keys are refused."""
+        """The config stored as `d` (e.g. read from JSON), validated; unknown keys are refused, and a missing key
+        takes its default (so configs saved before a field existed still load)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -109,6 +113,8 @@ class TrainConfig:
             raise ConfigError(
                 f"lr_min ({self.lr_min}) must be smaller than lr ({self.lr}) for the cosine schedule."
             )
+        if self.backprop == "rashid" and (self.output, self.loss) != ("sigmoid", "mse"):
+            raise ConfigError(RASHID_BACKPROP_NEEDS)
         if self.augment == "off" and self.rotate > 0:
             raise ConfigError(
                 f"rotate is {self.rotate} degrees but augment is 'off'; set augment to 'random' or 'rashid', or rotate to 0."
@@ -123,6 +129,7 @@ _CHOICES = {
     "activation": ACTIVATIONS,
     "output": OUTPUTS,
     "loss": LOSSES,
+    "backprop": BACKPROPS,
     "init": INITS,
     "optimizer": OPTIMIZERS,
     "schedule": SCHEDULES,

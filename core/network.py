@@ -17,8 +17,15 @@ The output layer and the loss (L is the mean over the N samples of a batch; t ar
     sigmoid + cross-entropy   L = -sum_k t log o + (1-t) log(1-o)   dL/dz = o - t
 
 The squared error carries the 1/2 so that batch size 1, plain SGD and learning rate lr make exactly Rashid's update
-W += lr * ((t - o) o (1 - o)) a^T for the output layer. (For the hidden layer his book propagates
-W^T (t - o), leaving out the output's o (1 - o); this network uses the true gradient W^T ((t - o) o (1 - o)).) log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy
+W += lr * ((t - o) o (1 - o)) a^T for the output layer.
+
+Backpropagation sends each layer's delta d_i = dL/dz_i back through the weights: with backprop="gradient" (the true
+gradient) d_(i-1) = (d_i W_i^T) * f'(a_i). Rashid's book (backprop="rashid", sigmoid output + mse only) sends back the
+raw errors instead: the output error is e = o - t (his -(t - o)), each layer passes e_(i-1) = e_i W_i^T, and the
+derivative enters only where a layer's update is formed, d_i = e_i * f'(a_(i+1)). For his 784-200-10 network that is
+hidden_errors = W^T (t - o) without the output's o (1 - o), so the hidden update is not the gradient of any loss.
+
+log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy
 is computed from the logits as softplus(z) - t z, so neither overflows. L2 adds l2/2 * sum(W^2) over the weights
 (not the biases) to the loss and l2 * W to their gradients. Dropout is inverted: during training each hidden unit
 is kept with probability 1 - p and scaled by 1 / (1 - p), so nothing changes at test time.
@@ -38,6 +45,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky-relu")
 OUTPUTS = ("softmax", "sigmoid")
 LOSSES = ("cross-entropy", "mse")
 INITS = ("he", "glorot", "rashid")
+BACKPROPS = ("gradient", "rashid")
 LEAKY_SLOPE = 0.01
 
 
@@ -119,13 +127,25 @@ def init_network(
     return Network(weights, biases, activation, output)
 
 
-def check_architecture(activation: str, output: str, loss: str = "cross-entropy") -> None:
+def check_architecture(
+    activation: str, output: str, loss: str = "cross-entropy", backprop: str = "gradient"
+) -> None:
     if activation not in ACTIVATIONS:
         raise ValueError(f"Unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}.")
     if output not in OUTPUTS:
         raise ValueError(f"Unknown output {output!r}; use one of {', '.join(OUTPUTS)}.")
     if loss not in LOSSES:
         raise ValueError(f"Unknown loss {loss!r}; use one of {', '.join(LOSSES)}.")
+    if backprop not in BACKPROPS:
+        raise ValueError(f"Unknown backprop {backprop!r}; use one of {', '.join(BACKPROPS)}.")
+    if backprop == "rashid" and (output, loss) != ("sigmoid", "mse"):
+        raise ValueError(RASHID_BACKPROP_NEEDS)
+
+
+RASHID_BACKPROP_NEEDS = (
+    "Rashid's backprop is defined only for a sigmoid output with the squared error (mse); "
+    "set output to 'sigmoid' and loss to 'mse', or backprop to 'gradient'."
+)
 
 
 class Workspace:
@@ -146,25 +166,46 @@ class Workspace:
 
 
 def loss_and_grads(
-    net: Network, x, targets, loss="cross-entropy", l2=0.0, dropout=0.0, rng=None, workspace=None
+    net: Network,
+    x,
+    targets,
+    loss="cross-entropy",
+    l2=0.0,
+    dropout=0.0,
+    rng=None,
+    workspace=None,
+    backprop="gradient",
 ):
     """Mean loss over the batch (plus the L2 term), dL/dW_i, dL/db_i (None without biases) and the outputs.
 
     With a `workspace` the gradients and outputs are views into its arrays, overwritten by the next call.
+    With backprop="rashid" the "gradients" are Rashid's update directions (see the module docstring).
     """
-    value, inputs, deltas, outputs = loss_and_deltas(net, x, targets, loss, dropout, rng, workspace)
+    value, inputs, deltas, outputs = loss_and_deltas(net, x, targets, loss, dropout, rng, workspace, backprop)
     grads_w, grads_b = grads_from_deltas(net, inputs, deltas, l2, workspace)
     if l2 > 0:
         value += 0.5 * l2 * sum(float(np.vdot(w, w)) for w in net.weights)
     return value, grads_w, grads_b, outputs
 
 
-def loss_and_deltas(net: Network, x, targets, loss="cross-entropy", dropout=0.0, rng=None, workspace=None):
+def loss_and_deltas(
+    net: Network,
+    x,
+    targets,
+    loss="cross-entropy",
+    dropout=0.0,
+    rng=None,
+    workspace=None,
+    backprop="gradient",
+):
     """Forward and backward without the weight gradients: the mean data loss (no L2), each layer's input a_i (after
-    dropout), each layer's dL/dz_i (already divided by the batch size) and the outputs. dL/dW_i = a_i^T dL/dz_i."""
+    dropout), each layer's dL/dz_i (already divided by the batch size) and the outputs. dL/dW_i = a_i^T dL/dz_i.
+
+    backprop="rashid" (sigmoid output + mse only) makes the hidden layers' deltas Rashid's instead: the raw error
+    e = (o - t) / N is sent back, e_(i-1) = e_i W_i^T, and d_i = e_i * f'(a_(i+1)) only at the end."""
     x = np.asarray(x, dtype=net.dtype)
     targets = np.asarray(targets, dtype=net.dtype)
-    check_architecture(net.activation, net.output, loss)
+    check_architecture(net.activation, net.output, loss, backprop)
     ws = workspace or Workspace(net.layer_sizes, len(x), net.dtype, net.use_bias, dropout > 0)
     if dropout > 0 and rng is None:
         rng = np.random.default_rng()
@@ -188,13 +229,23 @@ def loss_and_deltas(net: Network, x, targets, loss="cross-entropy", dropout=0.0,
         z += net.biases[-1]
     out, deltas = ws.acts[-1][:n], [d[:n] for d in ws.deltas]
     value = _output_loss_delta(z, targets, net.output, loss, out, deltas[-1])
+    rashid = backprop == "rashid"
+    if rashid and depth > 1:  # the raw output error (o - t) / N, into z's buffer (free now)
+        np.subtract(out, targets, out=z)
+        z *= 1.0 / n
     for i in range(depth - 1, 0, -1):
         d = deltas[i - 1]
-        np.matmul(deltas[i], net.weights[i].T, out=d)
+        # Rashid: pass on the raw error e_i (deltas[i] still holds it below the output layer)
+        np.matmul(z if rashid and i == depth - 1 else deltas[i], net.weights[i].T, out=d)
         if dropout > 0:
             d *= masks[i - 1]
             d *= 1.0 / (1.0 - dropout)
-        _activation_backward(d, ws.acts[i - 1][:n], net.activation, ws.tmp[i - 1][:n])
+        if not rashid:
+            _activation_backward(d, ws.acts[i - 1][:n], net.activation, ws.tmp[i - 1][:n])
+    # Rashid: the derivative only where each update is formed, d_i = e_i * f'(a_(i+1)), once every e_i has been sent back
+    if rashid:
+        for i in range(depth - 1):
+            _activation_backward(deltas[i], ws.acts[i][:n], net.activation, ws.tmp[i][:n])
     return value, inputs, deltas, out
 
 

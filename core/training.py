@@ -3,7 +3,8 @@
 One epoch shuffles the training records and cuts them into mini-batches of `batch_size` (1 is Rashid's online
 learning, 0 or the set's size is plain gradient descent). Each batch is augmented if asked
 (`core.augment.augment_batch`, a chunk of records at a time), its loss and gradients are computed
-(`core.network.loss_and_deltas` and `grads_from_deltas`, with L2 added to the gradients), and the optimizer takes
+(`core.network.loss_and_deltas` and `grads_from_deltas`, with L2 added to the gradients; with backprop="rashid"
+Rashid's update directions instead of the true gradient, on every path), and the optimizer takes
 one step (`core.optimizers`) with the schedule's learning rate. The inputs are scaled once, up front, into one float
 array; a batch is gathered from it by a permuted index into preallocated buffers, so the hot loop makes no copies.
 At batch size 1 with plain SGD each layer is updated by one in-place BLAS rank-1 update (ger), without forming
@@ -208,7 +209,7 @@ class Trainer:
                         online_sgd
                     ):  # Rashid's online learning: no gradient arrays, one rank-1 update per layer
                         loss, inputs, deltas, out = loss_and_deltas(
-                            net, x, t, cfg.loss, cfg.dropout, noise_rng, ws
+                            net, x, t, cfg.loss, cfg.dropout, noise_rng, ws, cfg.backprop
                         )
                         finite = math.isfinite(loss) and _outer_products_finite(inputs, deltas)
                         correct = int(out[0].argmax() == y[0])
@@ -268,14 +269,18 @@ class Trainer:
         their share of the batch."""
         cfg, net, n = self.config, self.network, len(y)
         if n <= ws.batch:
-            loss, inputs, deltas, out = loss_and_deltas(net, x, t, cfg.loss, cfg.dropout, rng, ws)
+            loss, inputs, deltas, out = loss_and_deltas(
+                net, x, t, cfg.loss, cfg.dropout, rng, ws, cfg.backprop
+            )
             grads_from_deltas(net, inputs, deltas, cfg.l2, ws)
             return loss, int(np.count_nonzero(out.argmax(1) == y))
         total_loss, correct = 0.0, 0
         chunk_grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
         for start in range(0, n, ws.batch):
             part = slice(start, start + ws.batch)
-            loss, inputs, deltas, out = loss_and_deltas(net, x[part], t[part], cfg.loss, cfg.dropout, rng, ws)
+            loss, inputs, deltas, out = loss_and_deltas(
+                net, x[part], t[part], cfg.loss, cfg.dropout, rng, ws, cfg.backprop
+            )
             grads_from_deltas(net, inputs, deltas, 0.0, ws)
             share = len(out) / n
             for g, c in zip(grads, chunk_grads, strict=True):

@@ -128,11 +128,6 @@ def rashid_reference(wih, who, images, labels, lr):
     return wih, who
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.network trains on the true gradient of the squared error; Rashid's update sends the raw "
-    "output errors back to the hidden layer (no output-sigmoid derivative), which the recipes cannot select",
-)
 def test_rashid_recipe_makes_rashids_own_updates(mnist):
     cfg = recipes.config("rashid", train_limit=200, epochs=1, shuffle=False)
     trainer = Trainer(cfg, mnist)

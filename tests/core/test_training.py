@@ -151,8 +151,9 @@ def test_rashid_augmentation_triples_the_epoch(mnist):
     assert te[0].train_accuracy * 300 == pytest.approx(round(te[0].train_accuracy * 300))
 
 
-def test_rashid_online_learning_makes_rashids_update(mnist):
-    # batch 1, SGD, sigmoid + squared error, no biases: W += lr * ((t - o) o (1 - o)) a^T, layer by layer
+def test_online_learning_with_the_true_gradient_makes_the_hand_computed_update(mnist):
+    # batch 1, SGD, sigmoid + squared error, no biases, backprop "gradient" (the default):
+    # W += lr * ((t - o) o (1 - o)) a^T, layer by layer (Rashid's own rule: tests/core/test_rashid_backprop.py)
     data = subset(mnist, 1)
     cfg = config(
         hidden=(8,),
@@ -178,7 +179,7 @@ def test_rashid_online_learning_makes_rashids_update(mnist):
     hidden = 1 / (1 + np.exp(-(w_ih @ inputs)))
     final = 1 / (1 + np.exp(-(w_ho @ hidden)))
     output_errors = targets - final
-    # Rashid's book propagates w_ho.T @ output_errors, leaving out the output's o (1 - o); the true gradient has it
+    # the true gradient sends back the output's o (1 - o) too; Rashid's book (backprop="rashid") leaves it out
     hidden_errors = w_ho.T @ (output_errors * final * (1 - final))
     w_ho += 0.1 * (output_errors * final * (1 - final)) @ hidden.T
     w_ih += 0.1 * (hidden_errors * hidden * (1 - hidden)) @ inputs.T
