@@ -24,6 +24,7 @@ A schedule gives the learning rate for update number `step` (0-based), with E = 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,12 @@ def _axpy(a: float, x: np.ndarray, y: np.ndarray, tmp: np.ndarray) -> None:
     y += tmp
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class: `step(params, grads, lr)` updates each array of `params` in place."""
 
+    @abstractmethod
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
-        raise NotImplementedError
+        """Apply one update with learning rate `lr`."""
 
     def _zeros(self, params):
         return [np.zeros_like(p) for p in params]

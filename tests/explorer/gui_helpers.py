@@ -74,12 +74,15 @@ class StallMeter:
     def start(self) -> None:
         # Collect the earlier tests' garbage (whole windows of Qt and pyqtgraph objects) now: a full collection
         # landing mid-measurement is the test session's pause, not the app's.
+        # Then freeze what survives, so a collection during the measurement scans only the objects made since.
         gc.collect()
+        gc.freeze()
         self._last = time.perf_counter()
         self.timer.start()
 
     def stop(self) -> None:
         self.timer.stop()
+        gc.unfreeze()
 
 
 def plot_data(plot) -> list[tuple[np.ndarray, np.ndarray]]:
