@@ -85,6 +85,11 @@ TRAIN_OPTIONS = [
     ("--rotate", "rotate", {"type": _number(float, 0.0), "metavar": "DEGREES", "help": "rotation range"}),
     ("--shift", "shift", {"type": _number(int, 0, "a whole number"), "metavar": "PIXELS"}),
     ("--elastic", "elastic", {"type": _number(float, 0.0), "help": "elastic distortion strength"}),
+    (
+        "--backprop",
+        "backprop",
+        {"help": "gradient (the true gradient) or rashid (Rashid's rule; sigmoid + mse)"},
+    ),
     ("--seed", "seed", {"type": _number(int, 0, "a whole number")}),
     ("--train-limit", "train_limit", {"type": _number(int, 0, "a whole number"), "metavar": "N"}),
     ("--threads", "threads", {"type": _number(int, 0, "a whole number"), "metavar": "N"}),

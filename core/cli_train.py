@@ -112,6 +112,15 @@ def cmd_train(args) -> int:
         base = recipes.get(args.recipe).settings.get("augment", "off") if args.recipe else "off"
         if base == "off":  # --rotate alone means: random rotations up to that angle
             overrides["augment"] = "random"
+    if ("output" in overrides or "loss" in overrides) and "backprop" not in overrides:
+        base = recipes.config(args.recipe) if args.recipe else None
+        output = overrides.get("output", getattr(base, "output", "softmax"))
+        loss = overrides.get("loss", getattr(base, "loss", "cross-entropy"))
+        if (output, loss) != (
+            "sigmoid",
+            "mse",
+        ):  # Rashid's rule is for sigmoid + mse only: use the true gradient
+            overrides["backprop"] = "gradient"
     cfg = recipes.config(args.recipe, **overrides)
     _check_save_path(args.save)
     data = datasets.load(cfg.dataset)

@@ -208,6 +208,8 @@ def config_from_fields(base, *, dataset, hidden, activation, output_loss, optimi
     panel does not show). `hidden` None or `lr` <= 0 (invalid fields) keep the base's value; the rotation turns
     augmentation on ("random") or off, keeping a recipe's own kind (Rashid's copies, shifts) where it can."""
     output, loss = output_loss.split("|")
+    # Rashid's update rule is defined for sigmoid outputs with squared error only; another pair means the true gradient.
+    backprop = base.backprop if (output, loss) == ("sigmoid", "mse") else "gradient"
     augment = base.augment
     if rotate > 0 and augment == "off":
         augment = "random"
@@ -227,5 +229,6 @@ def config_from_fields(base, *, dataset, hidden, activation, output_loss, optimi
         train_limit=train_limit,
         rotate=rotate,
         augment=augment,
+        backprop=backprop,
         seed=seed,
     )

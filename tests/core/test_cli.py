@@ -195,3 +195,17 @@ def test_live_progress_line_is_throttled_to_ten_updates_a_second(monkeypatch):
     assert 80 <= updates <= 102  # about ten a second (float clock steps), plus the epoch's last batch
     assert "\n" not in out.getvalue()
     assert "left" in out.getvalue() and "samples/s" in out.getvalue()
+
+
+def test_changing_a_rashid_recipes_output_uses_the_true_gradient():
+    """Rashid's rule exists only for sigmoid + mse: overriding the output/loss of `rashid` switches to the gradient,
+    and asking for the rule explicitly with another pair is one clear error."""
+    proc = run("train", "--recipe", "rashid", "--output", "softmax", "--loss", "cross-entropy",
+               "--train-limit", 300, "--epochs", 1, "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["config"]["backprop"] == "gradient" and summary["config"]["output"] == "softmax"
+    bad = run(
+        "train", "--recipe", "keras-dense512", "--backprop", "rashid", "--train-limit", 100, "--epochs", 1
+    )
+    assert_one_line_error(bad, "rashid", "mse")

@@ -177,9 +177,11 @@ def test_rashid_network_recognises_its_own_back_queries(rashid_model):
     Rashid's own code (his numpy.dot loop, checked separately) gives the same: after one epoch on all 60,000
     images the back queries of 1, 4, 6 and 7 are read as 8. The cause is the final rescale: it maps the minimum
     to 0.01, but the background of the picture sits at 0.3-0.6, and a network that only ever saw black
-    backgrounds reads a grey frame as ink. The digit's shape itself is what the network looks for: one layer
-    down (the hidden layer's back query) every label is recognised, and so is every picture once its background
-    (its median pixel) is put back to the 0.01 of the training images.
+    backgrounds reads a grey frame as ink. The digit's shape itself is what the network looks for: every picture
+    is recognised once its background (its median pixel) is put back to the 0.01 of the training images.
+    (One layer down, the hidden layer's back query fed through the output layer, every label was recognised
+    while the recipe trained on the true gradient; with Rashid's own rule (backprop="rashid") only 4-8 of the
+    10 are, depending on the seed, so that is no longer asserted.)
     """
     net = rashid_model.network
     images = insight.back_queries(net, 10)
@@ -194,14 +196,7 @@ def test_rashid_network_recognises_its_own_back_queries(rashid_model):
         np.count_nonzero(outputs.argmax(axis=1) == np.arange(10)) >= 5
     )  # most are read as their label already
 
-    w0, w1 = (np.asarray(w, dtype=np.float64) for w in net.weights)
     for label in range(10):
-        # the hidden layer's back query, written out step by step, fed forward through the output layer
-        target = np.full(10, 0.01)
-        target[label] = 0.99
-        hidden = w1 @ np.log(target / (1 - target))
-        hidden = (hidden - hidden.min()) / (hidden - hidden.min()).max() * 0.98 + 0.01
-        assert np.argmax(1 / (1 + np.exp(-(hidden @ w1)))) == label
         # the picture with its background put back to black
         picture = images[label]
         background = np.median(picture)
