@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QEventLoop
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,11 +45,14 @@ def gui_rate(app, window, args) -> float:
     panel.limit_spin.setValue(args.train_limit)
     last = {}
     window.state.trainingProgress.connect(lambda event: last.update(event=event))
+    # Wait in a real event loop, as the app does (a processEvents polling loop would itself cost CPU).
+    loop = QEventLoop()
+    window.state.trainingFinished.connect(lambda _run: loop.quit())
     started = time.perf_counter()
     panel.train()
-    while window.state.training or window.controller.running:
-        app.processEvents()
-        time.sleep(0.002)
+    loop.exec()
+    while window.controller.running:  # the worker thread winding down after its last event
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 10)
     wall = time.perf_counter() - started
     run = window.state.runs[-1]
     assert run.status == "completed", run.message
