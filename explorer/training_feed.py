@@ -4,9 +4,11 @@ model snapshot, and ends with a `RunEnded`. Split out of explorer/worker.py, whi
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,14 +105,38 @@ def _partial_epoch(trainer, last, losses, accuracies, epoch_seconds, elapsed, sa
     return EpochEvent(**{k: v for k, v in values.items() if k in names})
 
 
+@contextmanager
+def _background_priority(step: int = 5):
+    """Run the calling (worker) thread a few nice levels below the GUI thread, so that on a machine with few cores
+    the scheduler lets the GUI paint first. Linux applies nice per thread; elsewhere this does nothing. Raising
+    the priority back may need privileges, so a failure to restore is ignored (the thread is a background one)."""
+    tid = threading.get_native_id()
+    try:
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, before + step)
+    except (AttributeError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, before)
+
+
 def train_chunks(
     config, dataset, network, stop: threading.Event, fast_stop: threading.Event, done: threading.Event
 ):
     """The generator the worker thread runs: builds the trainer there (scaling 60,000 images takes a while),
     drives `fit_iter()`, and yields `BatchChunk`, `EpochDone` and finally one `RunEnded`."""
+    clock_start = time.perf_counter()
+    with _background_priority():
+        yield from _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start)
+
+
+def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
     from core.training import BatchEvent, DivergenceError, Trainer
 
-    clock_start = time.perf_counter()
     paused_total = 0.0  # time spent inside `yield` (paused, or handing a chunk over): not training time
 
     def active() -> float:

@@ -156,6 +156,7 @@ class TrainingCurves(QWidget):
         self.accuracy_plot.getPlotItem().enableAutoRange(y=False)
         self.accuracy_plot.setYRange(0, 100, padding=0.02)
         self._accuracy_auto = True
+        self._accuracy_low = None  # the accuracy axis's lower end last set by fit_accuracy_range
         self.accuracy_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(self._accuracy_zoomed)
         self.lr_plot = _plot("lrPlot", "lr")
         self.lr_plot.setMinimumHeight(90)
@@ -211,9 +212,9 @@ class TrainingCurves(QWidget):
         state.runsChanged.connect(self.sync_runs)
         state.runUpdated.connect(self.update_run)
         state.trainingStarted.connect(self._frame_run)
-        state.epochEnded.connect(
-            lambda run, _event: (self.update_run(run, now=True), self.fit_accuracy_range())
-        )
+        # Epoch ends go through the same coalescing as batches: a small subset can end ten epochs a second.
+        state.epochEnded.connect(lambda run, _event: (self.update_run(run), self.fit_accuracy_range()))
+        state.trainingFinished.connect(lambda run: self.update_run(run, now=True))
         self.sync_runs()
 
     def _attach_exports(self, row) -> list:
@@ -310,7 +311,9 @@ class TrainingCurves(QWidget):
                 lows.append(float(later.min()))
             lows += [float(h["test_accuracy"]) for h in run.history if h.get("test_accuracy") is not None]
         low = 0.0 if not lows else max(0.0, np.floor((100 * min(lows) - 2) / 5) * 5)
-        self.accuracy_plot.setYRange(low, 100, padding=0.02)
+        if low != self._accuracy_low:  # a new range relays out the axis: only when it moves
+            self._accuracy_low = low
+            self.accuracy_plot.setYRange(low, 100, padding=0.02)
 
     def _frame_run(self, run) -> None:
         """Show the whole planned run on the epoch axis from the start: the axis stays put while the curves
