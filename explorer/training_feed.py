@@ -49,7 +49,7 @@ class RunEnded:
     message: str = ""
 
 
-class _Smoother:
+class Smoother:
     """A debiased exponential moving average (as TensorBoard's): no warm-up dip towards zero at the start."""
 
     def __init__(self, span: float):
@@ -68,7 +68,7 @@ def smoothing_span(batches_per_epoch: int) -> float:
     return float(np.clip(batches_per_epoch / 10.0, 5.0, 100.0))
 
 
-def _model_for(event_network, trainer, config, dataset):
+def model_for_epoch(event_network, trainer, config, dataset):
     from core.model_io import Model
 
     return Model(
@@ -185,7 +185,7 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
                 last = event
                 if smooth_loss is None:
                     span = smoothing_span(event.batches)
-                    smooth_loss, smooth_acc = _Smoother(span), _Smoother(span)
+                    smooth_loss, smooth_acc = Smoother(span), Smoother(span)
                 x = event.epoch - 1 + event.batch / event.batches
                 rows.append(
                     (
@@ -210,7 +210,7 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
             else:  # EpochEvent: every one is delivered, right away
                 if rows:
                     yield from handover(chunk())
-                model = _model_for(event.network, trainer, config, dataset)
+                model = model_for_epoch(event.network, trainer, config, dataset)
                 yield from handover(EpochDone(event, model, {}, active()))
                 epoch_losses.clear()
                 epoch_accuracies.clear()
@@ -230,7 +230,7 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
             seconds = active() - epoch_started
             samples = epoch_samples - epoch_start_samples
             event = _partial_epoch(trainer, last, epoch_losses, epoch_accuracies, seconds, active(), samples)
-            model = _model_for(event.network, trainer, config, dataset)
+            model = model_for_epoch(event.network, trainer, config, dataset)
             extra = {"x": last.epoch - 1 + last.batch / last.batches, "partial": 1}
             yield EpochDone(event, model, extra, active())
         yield RunEnded("stopped")

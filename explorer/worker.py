@@ -27,7 +27,7 @@ from explorer.training_feed import (  # noqa: F401
     BatchChunk,
     EpochDone,
     RunEnded,
-    _Smoother,
+    Smoother,
     smoothing_span,
     train_chunks,
 )

@@ -31,7 +31,7 @@ from superqt.utils import create_worker
 
 from core import augment as core_augment
 from explorer.export import attach_export
-from explorer.training_feed import _Smoother, smoothing_span
+from explorer.training_feed import Smoother, model_for_epoch, smoothing_span
 from explorer.widgets.class_stats import while_alive
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
@@ -68,7 +68,6 @@ def experiment_configs(base, degrees: float, scheme: str, train_limit: int, epoc
 
 def run_experiment(base, dataset, degrees, scheme, train_limit, epochs, stop: threading.Event):
     """The worker's generator: yields ("start"|"batch"|"epoch"|"result"|"stopped", ...) tuples."""
-    from core.model_io import Model
     from core.training import BatchEvent, EpochEvent, Trainer
 
     rotated = rotated_test_images(dataset.test_images, degrees)
@@ -85,7 +84,7 @@ def run_experiment(base, dataset, degrees, scheme, train_limit, epochs, stop: th
             if isinstance(event, BatchEvent):
                 if smooth_loss is None:  # the training panel's smoothing, so these curves read like any run's
                     span = smoothing_span(event.batches)
-                    smooth_loss, smooth_accuracy = _Smoother(span), _Smoother(span)
+                    smooth_loss, smooth_accuracy = Smoother(span), Smoother(span)
                 x = event.epoch - 1 + event.batch / event.batches
                 pending.append(
                     (
@@ -104,14 +103,7 @@ def run_experiment(base, dataset, degrees, scheme, train_limit, epochs, stop: th
                 if pending:
                     yield ("batch", which, pending, None)
                     pending = []
-                model = Model(
-                    network=event.network,
-                    config=config,
-                    dataset=dataset.name,
-                    classes=[str(c) for c in dataset.class_names],
-                    preprocessing=dict(trainer.preprocessing),
-                    history=[dict(h) for h in trainer.history],
-                )
+                model = model_for_epoch(event.network, trainer, config, dataset)
                 yield ("epoch", which, event, model)
         if model is not None and len(dataset.test_labels):
             plain = float(np.mean(model.predict(dataset.test_images) == dataset.test_labels))
