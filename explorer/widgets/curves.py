@@ -45,59 +45,84 @@ def _epoch_x(run) -> np.ndarray:
     )
 
 
+PLOTS = ("loss", "accuracy", "lr")
+
+
 class RunCurves:
-    """The plot items of one run, created once."""
+    """The plot items of one run. Each plot's items are built the first time that plot is drawn; after that,
+    updates only call `setData`."""
 
     def __init__(self, curves: TrainingCurves, run):
-        colour = QColor(run.colour)
-        faint = QColor(colour)
+        self._curves = curves
+        self.colour = QColor(run.colour)
+        self.visible = run.visible
+        self.items: list = []
+        self.plots: list = []
+        self._built: set[str] = set()
+        self._epochs_drawn = {"loss": -1, "accuracy": -1}  # the epoch markers change only when an epoch ends
+
+    def _add(self, plot, item):
+        plot.addItem(item)
+        item.setVisible(self.visible)
+        self.items.append(item)
+        self.plots.append(plot)
+        return item
+
+    def _line(self, plot, pen):
+        item = pg.PlotDataItem(pen=pen, skipFiniteCheck=True)
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        return self._add(plot, item)
+
+    def _points(self, plot, pen, symbol, brush):
+        # dynamicRangeLimit=None: otherwise every change of the y range rebuilds the scatter's spots
+        item = pg.PlotDataItem(pen=pen, symbol=symbol, symbolSize=7, symbolBrush=brush, symbolPen=self.colour,
+                               antialias=True, dynamicRangeLimit=None)  # fmt: skip
+        return self._add(plot, item)
+
+    def _build(self, name: str) -> None:
+        colour, faint = self.colour, QColor(self.colour)
         faint.setAlpha(55)
+        if name == "loss":
+            plot = self._curves.loss_plot
+            self.loss_raw = self._line(plot, pg.mkPen(faint, width=1))
+            self.loss_smooth = self._line(plot, pg.mkPen(colour, width=1.5))
+            # Train points without a line: with several runs, dashed lines between epochs only add clutter.
+            self.loss_train = self._points(plot, None, "t", "w")
+            self.loss_test = self._points(plot, pg.mkPen(colour, width=2.5), "o", colour)
+        elif name == "accuracy":
+            plot = self._curves.accuracy_plot
+            self.acc_smooth = self._line(plot, pg.mkPen(colour, width=1.5))
+            self.acc_train = self._points(plot, None, "t", "w")
+            self.acc_test = self._points(plot, pg.mkPen(colour, width=2.5), "o", colour)
+        else:
+            self.lr = self._line(self._curves.lr_plot, pg.mkPen(colour, width=1.5))
+        self._built.add(name)
 
-        def line(plot, pen, **kw):
-            item = pg.PlotDataItem(pen=pen, skipFiniteCheck=True, **kw)
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
-            plot.addItem(item)
-            return item
-
-        def points(plot, pen, symbol, brush):
-            item = pg.PlotDataItem(pen=pen, symbol=symbol, symbolSize=7, symbolBrush=brush, symbolPen=colour,
-                                   antialias=True)  # fmt: skip
-            plot.addItem(item)
-            return item
-
-        loss, acc, lr = curves.loss_plot, curves.accuracy_plot, curves.lr_plot
-        self.loss_raw = line(loss, pg.mkPen(faint, width=1))
-        self.loss_smooth = line(loss, pg.mkPen(colour, width=1.5))
-        # Train points without a line: with several runs, dashed lines between epochs only add clutter.
-        self.loss_train = points(loss, None, "t", "w")
-        self.loss_test = points(loss, pg.mkPen(colour, width=2.5), "o", colour)
-        self.acc_smooth = line(acc, pg.mkPen(colour, width=1.5))
-        self.acc_train = points(acc, None, "t", "w")
-        self.acc_test = points(acc, pg.mkPen(colour, width=2.5), "o", colour)
-        self.lr = line(lr, pg.mkPen(colour, width=1.5))
-        self.items = [self.loss_raw, self.loss_smooth, self.loss_train, self.loss_test, self.acc_smooth,
-                      self.acc_train, self.acc_test, self.lr]  # fmt: skip
-        self.plots = [loss, loss, loss, loss, acc, acc, acc, lr]
-        self._epochs_drawn = -1  # the epoch markers change only when an epoch ends
-
-    def update(self, run) -> None:
+    def update(self, run, plots=PLOTS) -> None:
         x = run.batch_x.array
-        self.loss_raw.setData(x, run.batch_loss.array)
-        self.loss_smooth.setData(x, run.batch_loss_smooth.array)
-        self.acc_smooth.setData(x, 100.0 * run.batch_accuracy_smooth.array)
-        self.lr.setData(x, run.batch_lr.array)
-        if len(run.history) != self._epochs_drawn:
-            # scatter points are costly to rebuild (~2 ms each); redrawing them on every batch delivery, 20 times
-            # a second, was a good part of the GUI thread's load while training
-            self._epochs_drawn = len(run.history)
-            self._update_epochs(run)
+        for name in plots:
+            if name not in self._built:
+                self._build(name)
+            if name == "loss":
+                self.loss_raw.setData(x, run.batch_loss.array)
+                self.loss_smooth.setData(x, run.batch_loss_smooth.array)
+            elif name == "accuracy":
+                self.acc_smooth.setData(x, 100.0 * run.batch_accuracy_smooth.array)
+            else:
+                self.lr.setData(x, run.batch_lr.array)
+            if name in self._epochs_drawn and len(run.history) != self._epochs_drawn[name]:
+                # scatter points are costly to rebuild (~2 ms each): only when an epoch has ended
+                self._epochs_drawn[name] = len(run.history)
+                self._update_epochs(run, name)
 
-    def _update_epochs(self, run) -> None:
-
+    def _update_epochs(self, run, name: str) -> None:
         ex = _epoch_x(run)
-        for item, key in ((self.loss_train, "train_loss"), (self.loss_test, "test_loss"),
-                          (self.acc_train, "train_accuracy"), (self.acc_test, "test_accuracy")):  # fmt: skip
+        if name == "loss":
+            pairs = ((self.loss_train, "train_loss"), (self.loss_test, "test_loss"))
+        else:
+            pairs = ((self.acc_train, "train_accuracy"), (self.acc_test, "test_accuracy"))
+        for item, key in pairs:
             ys = np.array([h.get(key, np.nan) for h in run.history], dtype=float).reshape(-1)
             if "accuracy" in key:
                 ys = 100.0 * ys
@@ -105,6 +130,7 @@ class RunCurves:
             item.setData(ex[ok], ys[ok])
 
     def set_visible(self, visible: bool) -> None:
+        self.visible = visible
         for item in self.items:
             item.setVisible(visible)
 
@@ -206,12 +232,17 @@ class TrainingCurves(QWidget):
         # Redraws are coalesced: at most one every REDRAW_INTERVAL_MS however often data arrives, so a slow
         # (software-rendered, busy) machine spends its GUI time on a few good frames, not on a backlog.
         self._dirty: dict[int, object] = {}
+        self._stages: list[str] = []  # the plots still to redraw in the staged redraw under way
+        self._stage_runs: dict[int, object] = {}  # the runs that staged redraw is drawing
         self._last_redraw = 0.0
         self._redraw_timer = QTimer(self, singleShot=True)
-        self._redraw_timer.timeout.connect(self._redraw)
+        self._redraw_timer.timeout.connect(self._redraw_next_plot)
         state.runsChanged.connect(self.sync_runs)
         state.runUpdated.connect(self.update_run)
-        state.trainingStarted.connect(self._frame_run)
+        # Framing a new run changes the linked x axis of all three plots, which repaints all three: it waits for
+        # the next redraw rather than adding three repaints to the click that started the run.
+        self._run_to_frame = None
+        state.trainingStarted.connect(self._frame_later)
         # Epoch ends go through the same coalescing as batches: a small subset can end ten epochs a second.
         state.epochEnded.connect(lambda run, _event: (self.update_run(run), self.fit_accuracy_range()))
         state.trainingFinished.connect(lambda run: self.update_run(run, now=True))
@@ -265,34 +296,67 @@ class TrainingCurves(QWidget):
             if run_id not in runs:
                 self._curves.pop(run_id).remove()
         for run_id, run in runs.items():
-            if run_id not in self._curves:
-                self._curves[run_id] = RunCurves(self, run)
-                self._curves[run_id].update(run)
-            self._curves[run_id].set_visible(run.visible)
+            curves = self._curves.get(run_id)
+            if curves is None:
+                curves = self._curves[run_id] = RunCurves(self, run)
+                self._dirty[run_id] = run  # its items are built and filled by the next (staged) redraw
+            elif run.visible and not curves.visible:
+                self._dirty[run_id] = run  # hidden runs are not redrawn: catch up
+            curves.set_visible(run.visible)
         self.empty_label.setVisible(not runs)
         self.fit_accuracy_range()
+        self._schedule_redraw()
 
     def update_run(self, run, now: bool = False) -> None:
         self._dirty[run.run_id] = run
-        if not self.isVisible():
-            return  # a hidden tab is not redrawn 20 times a second while training; showEvent catches up
-        wait_ms = REDRAW_INTERVAL_MS - (time.perf_counter() - self._last_redraw) * 1000
-        if now or wait_ms <= 0:
+        if now and self.isVisible():
             self._redraw()
-        elif not self._redraw_timer.isActive():
-            self._redraw_timer.start(int(wait_ms) + 1)
+        else:
+            self._schedule_redraw()
+
+    def _schedule_redraw(self) -> None:
+        if not self._dirty or not self.isVisible() or self._redraw_timer.isActive() or self._stages:
+            return  # a hidden tab is not redrawn 10 times a second while training; showEvent catches up
+        wait_ms = REDRAW_INTERVAL_MS - (time.perf_counter() - self._last_redraw) * 1000
+        self._redraw_timer.start(max(0, int(wait_ms) + 1))
+
+    def _redraw_next_plot(self) -> None:
+        """One plot per timer turn. Each plot's scene repaints the window synchronously once its items change,
+        so redrawing all three in one go kept the GUI thread busy for three repaints without a break."""
+        if not self._stages:
+            self._last_redraw = time.perf_counter()
+            self._stage_runs, self._dirty = self._dirty, {}
+            self._stages = list(PLOTS)
+        self._draw(self._stage_runs.values(), (self._stages.pop(0),))
+        if self._stages:
+            self._redraw_timer.start(1)
+        else:
+            self._stage_runs = {}
+            self._schedule_redraw()
 
     def _redraw(self) -> None:
+        """Redraw every dirty run on all three plots now."""
         self._redraw_timer.stop()
         self._last_redraw = time.perf_counter()
-        dirty, self._dirty = self._dirty, {}
-        for run in dirty.values():
+        runs = {**self._stage_runs, **self._dirty}
+        self._stages, self._stage_runs, self._dirty = [], {}, {}
+        self._draw(runs.values(), PLOTS)
+
+    def _frame_later(self, run) -> None:
+        self._run_to_frame = run
+        self.update_run(run)
+
+    def _draw(self, runs, plots) -> None:
+        if self._run_to_frame is not None:
+            run, self._run_to_frame = self._run_to_frame, None
+            self._frame_run(run)
+        for run in list(runs):
             curves = self._curves.get(run.run_id)
             if curves is None and run in self.state.runs:
                 self.sync_runs()
                 curves = self._curves.get(run.run_id)
             if curves is not None and run.visible:
-                curves.update(run)
+                curves.update(run, plots)
 
     def _accuracy_zoomed(self, *_):
         self._accuracy_auto = False
@@ -332,7 +396,7 @@ class TrainingCurves(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.empty_label.setGeometry(self.loss_plot.rect())
-        if self._dirty:
+        if self._dirty or self._stages:
             self._redraw()
             self.fit_accuracy_range()
 
