@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-UPDATE_INTERVAL = 0.05  # seconds between GUI updates: at most 20 a second
+UPDATE_INTERVAL = 0.1  # seconds between GUI updates: at most 10 a second (each costs the GUI thread, and so training, ~1 ms)
 SPEED_WINDOW = 3.0  # seconds of recent batches the samples/s figure averages over
 
 

@@ -18,6 +18,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 AXIS_COLOUR = "#444"
 REDRAW_INTERVAL_MS = 100  # curves redraw at most 10 times a second; the progress bar follows every update
+REDRAW_SHARE = (
+    0.1  # and take at most this share of the GUI thread: where painting is slow, they redraw less often
+)
+MAX_REDRAW_INTERVAL_MS = 500  # but at least twice a second
 EMPTY_TEXT = "Train a model to see its loss and accuracy here.\nSet the options on the left, then press Train (Ctrl+T)."
 
 
@@ -234,7 +238,8 @@ class TrainingCurves(QWidget):
         self._dirty: dict[int, object] = {}
         self._stages: list[str] = []  # the plots still to redraw in the staged redraw under way
         self._stage_runs: dict[int, object] = {}  # the runs that staged redraw is drawing
-        self._last_redraw = 0.0
+        self._last_redraw = self._redraw_cpu = 0.0
+        self._interval_ms = float(REDRAW_INTERVAL_MS)
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.timeout.connect(self._redraw_next_plot)
         state.runsChanged.connect(self.sync_runs)
@@ -317,22 +322,26 @@ class TrainingCurves(QWidget):
     def _schedule_redraw(self) -> None:
         if not self._dirty or not self.isVisible() or self._redraw_timer.isActive() or self._stages:
             return  # a hidden tab is not redrawn 10 times a second while training; showEvent catches up
-        wait_ms = REDRAW_INTERVAL_MS - (time.perf_counter() - self._last_redraw) * 1000
+        wait_ms = self._interval_ms - (time.perf_counter() - self._last_redraw) * 1000
         self._redraw_timer.start(max(0, int(wait_ms) + 1))
 
     def _redraw_next_plot(self) -> None:
         """One plot per timer turn. Each plot's scene repaints the window synchronously once its items change,
-        so redrawing all three in one go kept the GUI thread busy for three repaints without a break."""
+        so redrawing all three in one go kept the GUI thread busy for three repaints without a break. A last
+        turn times the whole redraw, repaints included, and spaces the next one to keep within REDRAW_SHARE."""
         if not self._stages:
-            self._last_redraw = time.perf_counter()
+            self._last_redraw, self._redraw_cpu = time.perf_counter(), time.thread_time()
             self._stage_runs, self._dirty = self._dirty, {}
-            self._stages = list(PLOTS)
-        self._draw(self._stage_runs.values(), (self._stages.pop(0),))
-        if self._stages:
+            self._stages = [*PLOTS, None]
+        stage = self._stages.pop(0)
+        if stage is not None:
+            self._draw(self._stage_runs.values(), (stage,))
             self._redraw_timer.start(1)
-        else:
-            self._stage_runs = {}
-            self._schedule_redraw()
+            return
+        cost_ms = (time.thread_time() - self._redraw_cpu) * 1000
+        self._interval_ms = min(MAX_REDRAW_INTERVAL_MS, max(REDRAW_INTERVAL_MS, cost_ms / REDRAW_SHARE))
+        self._stage_runs = {}
+        self._schedule_redraw()
 
     def _redraw(self) -> None:
         """Redraw every dirty run on all three plots now."""
