@@ -2,7 +2,8 @@
 
 Each entry is one `.npy` file named after its source file's path, size and modification time plus the array's role
 ("images", "labels", "train_images", ...); a changed source gets a new name, and the stale entry is removed when
-the new one is written. Entries are written atomically (a temp file in the cache folder, then `os.replace`). An
+the new one is written. Entries unread for PRUNE_AFTER_DAYS (a source deleted or moved) are deleted whenever a new
+entry is written; reading an entry marks it used. Entries are written atomically (a temp file in the cache folder, then `os.replace`). An
 entry that cannot be read, or does not hold what its role says, is ignored and rebuilt. The cache is only an
 optimisation: when the cache folder cannot be written, loading still works.
 """
@@ -12,17 +13,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_atomic
 from core.paths import cache_dir
 from core.readers import IMAGE_SHAPE, N_CLASSES
 
 SUBDIR = "arrays"  # inside the user's cache folder
 FORMAT = "v1"  # bump when the meaning of cached arrays changes
+PRUNE_AFTER_DAYS = 60  # an entry unread this long belongs to a source that is gone (or unused): deleted
 
 
 def folder() -> Path:
@@ -52,28 +55,36 @@ def _read(path: Path, role: str) -> np.ndarray | None:
         array = np.load(path, allow_pickle=False)
     except Exception:  # a damaged entry can make NumPy's header parser raise almost anything: rebuild it
         return None
-    return array if isinstance(array, np.ndarray) and _valid(array, role) else None
+    if not (isinstance(array, np.ndarray) and _valid(array, role)):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used: its modification time is what pruning goes by
+    return array
+
+
+def prune(now: float | None = None) -> list[Path]:
+    """Delete the entries nobody has read for PRUNE_AFTER_DAYS; returns what was deleted."""
+    cutoff = (time.time() if now is None else now) - PRUNE_AFTER_DAYS * 86400
+    removed = []
+    for entry in folder().glob("*.npy"):
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed.append(entry)
+    return removed
 
 
 def _write(path: Path, array: np.ndarray) -> None:
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-        tmp = None
+        write_atomic(path, lambda f: np.save(f, array, allow_pickle=False))
         stem, role = path.name.split("-")[:2]
         for stale in path.parent.glob(f"{stem}-{role}-*.npy"):
             if stale != path:
                 stale.unlink(missing_ok=True)
+        prune()
     except OSError:
         pass  # a cache that cannot be written only costs speed
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def cached(

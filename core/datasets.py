@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 
 import resources
 from core import readers
+from core.atomic import write_atomic
 from core.dataset_cache import cached
 from core.download import FILES, HOW_TO_GET, download
 from core.paths import config_dir, data_dir
@@ -245,15 +245,11 @@ def user_folders() -> list[Path]:
 
 def _save_user_folders(folders: list[Path]) -> None:
     target = config_dir() / USER_FOLDERS_FILE
+    text = json.dumps({"folders": [str(p) for p in folders]}, indent=1)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"folders": [str(p) for p in folders]}, f, indent=1)
-        os.replace(tmp, target)
+        write_atomic(target, lambda f: f.write(text.encode("utf-8")))
     except OSError as e:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
         raise DatasetError(f"Cannot save the dataset folder list to {target} ({e.strerror or e}).") from e
 
 

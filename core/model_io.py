@@ -18,12 +18,9 @@ a `ModelError` whose message names the file and the problem.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import re
-import tempfile
 import tokenize
 import zipfile
 import zlib
@@ -32,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_atomic
 from core.network import Network
 from core.preprocess import scale_inputs
 from core.training import TrainConfig
@@ -150,32 +148,10 @@ def save(path: str | Path, model: Model) -> None:
     except (TypeError, ValueError) as exc:
         raise ModelError(f"cannot save {path}: {exc}") from None
     arrays["meta"] = np.array(meta_text)
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        write_atomic(path, lambda f: np.savez(f, **arrays), durable=True)
     except OSError as exc:
         raise ModelError(f"cannot write model file {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        if isinstance(exc, OSError):
-            raise ModelError(f"cannot write model file {path}: {exc.strerror or exc}") from None
-        raise
-    try:  # make the rename itself durable; not every system lets a folder be opened
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _read_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:

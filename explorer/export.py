@@ -12,9 +12,6 @@ same folder, then `os.replace`), so a figure is either complete or not there at 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QPoint, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
 
+from core.atomic import FolderNotWritable, write_atomic
 from explorer.figures import csv_bytes, npy_bytes, png_bytes
 
 SCALES = (1, 2, 4)
@@ -43,18 +41,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     if not folder.is_dir():
         raise ExportError(f"Cannot write {path.name}: the folder {folder} does not exist.")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        write_atomic(path, lambda f: f.write(data))
+    except FolderNotWritable as exc:
+        raise ExportError(f"Cannot write into {folder}: {exc.strerror} (choose another folder).") from None
     except OSError as exc:
-        raise ExportError(
-            f"Cannot write into {folder}: {exc.strerror or exc} (choose another folder)."
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     return path
 

@@ -5,6 +5,8 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -328,3 +330,28 @@ def test_csv_and_npz_sources_are_cached_too(tmp_path, private_cache, monkeypatch
         np.testing.assert_array_equal(first.train_images, second.train_images)
         np.testing.assert_array_equal(first.test_labels, second.test_labels)
         assert first.warnings == second.warnings and len(first.warnings) == 1
+
+
+def test_entries_of_a_deleted_source_are_pruned_once_unread_for_long(tmp_path, private_cache):
+    kept, gone = tmp_path / "kept", tmp_path / "gone"
+    for folder in (kept, gone):
+        folder.mkdir()
+        write_pair(folder, *sample(4), prefix="train")
+    datasets.load(kept)
+    datasets.load(gone)
+    gone_entries = {dataset_cache.entry_path(gone / n, r) for n in ("train-images-idx3-ubyte.gz",
+                    "train-labels-idx1-ubyte.gz") for r in ("images", "labels")} & set(private_cache.glob("*.npy"))  # fmt: skip
+    assert len(gone_entries) == 2 and len(list(private_cache.glob("*.npy"))) == 4
+    shutil.rmtree(gone)
+    old = time.time() - (dataset_cache.PRUNE_AFTER_DAYS + 1) * 86400
+    for entry in private_cache.glob("*.npy"):  # every entry is old...
+        os.utime(entry, (old, old))
+    datasets.load(kept)  # ...but reading the kept source's entries marks them used
+    third = tmp_path / "third"
+    third.mkdir()
+    write_pair(third, *sample(2), prefix="train")
+    datasets.load(third)  # writing new entries prunes the ones unread for PRUNE_AFTER_DAYS
+    left = set(private_cache.glob("*.npy"))
+    assert not (gone_entries & left)
+    assert len(left) == 4  # the kept source's two and the third's two
+    assert all(e.stat().st_mtime > old + 86400 for e in left)

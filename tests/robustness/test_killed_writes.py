@@ -4,9 +4,10 @@ A child process saves a big model (784-4096-10, 13 MB) over and over onto a file
 and is killed with SIGKILL at a random moment (seeded), ten times; the same for figure export (a 4x PNG of a plot
 and its CSV). After every kill the target still loads and equals, byte for byte or array for array, either the
 original or one complete new version: never a half-written file. A SIGKILL leaves no chance to delete the temp file
-being written; such leftovers must be hidden dotfiles named `.<target name>.<random>.tmp` (what core/model_io.py and
-explorer/export.py use), which no file dialog filter (*.npz, *.png) or dataset reader picks up, and which can be
-deleted safely. A folder that cannot be written gives one clear sentence.
+being written; such leftovers must be hidden dotfiles named `.<target name>.<pid>_<random>.tmp` (core/atomic.py, which
+model saves and figure exports write through), which no file dialog filter (*.npz, *.png) or dataset reader picks
+up, and which the next write into the folder deletes once their writer is dead. A folder that cannot be written
+gives one clear sentence.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def strays(folder: Path, target: Path) -> list[str]:
 
 
 def leftover_pattern(name: str) -> re.Pattern:
-    return re.compile(rf"^\.{re.escape(name)}\.[A-Za-z0-9_]+\.tmp$")
+    return re.compile(rf"^\.{re.escape(name)}\.\d+_[A-Za-z0-9_]+\.tmp$")
 
 
 def test_a_model_save_killed_midway_leaves_the_previous_file_intact(tmp_path, figures):
@@ -134,23 +135,25 @@ def test_a_model_save_killed_midway_leaves_the_previous_file_intact(tmp_path, fi
         pattern = leftover_pattern(target.name)
         for name in strays(tmp_path, target):
             assert pattern.match(name), f"a leftover the app would not recognise: {name}"
-            leftovers.append(name)
-            (tmp_path / name).unlink()  # safe to delete: the target is complete without it
+            leftovers.append(name)  # kept: the next round's save, in this process, must sweep it
         (tmp_path / "model.npz.first.npz").unlink(missing_ok=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    model_io.save(target, original)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # every dead writer's leftover swept
     figures(
         f"{ROUNDS} model saves (13 MB, {np.median(save_seconds) * 1000:.0f} ms each) killed with SIGKILL at random: "
         f"the target loaded every time ({outcomes['original']} x the original, {outcomes['new']} x a complete new "
         f"save, 0 x a half file)"
     )
     figures(
-        f"temp files left by the kills: {len(leftovers)} (named .model.npz.<random>.tmp: hidden, ignored by every "
-        "*.npz filter and reader, safe to delete; nothing in the app deletes them yet)"
+        f"temp files left by the kills: {len(leftovers)} (named .model.npz.<pid>_<random>.tmp: hidden, ignored by "
+        "every *.npz filter and reader; each deleted by the next save into the folder, its writer being dead)"
     )
 
 
 def test_a_figure_export_killed_midway_leaves_the_previous_file_intact(tmp_path, figures, qapp):
     from PySide6.QtGui import QImage
+
+    from explorer.export import write_bytes_atomic
 
     rng = np.random.default_rng(9)
     target = tmp_path / "curves.png"
@@ -180,14 +183,16 @@ def test_a_figure_export_killed_midway_leaves_the_previous_file_intact(tmp_path,
                 name
             )
             leftovers.append(name)
-            (tmp_path / name).unlink()
         for extra in tmp_path.glob("first.*"):
             extra.unlink()
+    write_bytes_atomic(
+        target, complete_png
+    )  # the next export into the folder sweeps the dead writers' leftovers
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.csv", "curves.png"]
     figures(
         f"{ROUNDS} figure exports (4x PNG {len(complete_png) // 1024} KB + CSV) killed at random: PNG and CSV intact "
         f"every time ({outcomes['original']} x the original, {outcomes['new']} x complete new ones); "
-        f"{len(leftovers)} temp files left, all named .curves.<ext>.<random>.tmp"
+        f"{len(leftovers)} temp files left, all named .curves.<ext>.<pid>_<random>.tmp and swept by the next export"
     )
 
 
