@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -69,6 +70,10 @@ HOW_TO_GET = {
 }
 
 CHUNK = 1 << 16  # bytes per read from the connection
+SLOW_RATE = 2048  # bytes/s: a file arriving slower than this on average...
+SLOW_AFTER = (
+    60.0  # ...once this many seconds have passed is given up (a server trickling bytes never times out)
+)
 Progress = Callable[[int, int], None]  # (done_bytes, total_bytes); raise from it to cancel
 
 
@@ -144,12 +149,17 @@ def _describe(e: BaseException, timeout: float) -> str:
     return " ".join(f"{type(reason).__name__}: {reason}".split()) if str(reason) else type(reason).__name__
 
 
-def _stream(url: str, out, spec: tuple, timeout: float, tracker: _Tracker, name: str) -> None:
-    """Copy one URL into `out`, checking the size and the content's checksum on the way."""
+def _stream(
+    url: str, out, spec: tuple, timeout: float, tracker: _Tracker, name: str, slow: tuple[float, float]
+) -> None:
+    """Copy one URL into `out`, checking the size, the pace (`slow`: bytes/s, after seconds) and the content's
+    checksum on the way."""
     sha256, size, _ = spec
     max_bytes = size + size // 8 + 4096  # gzip of incompressible data is barely larger than the data
     request = urllib.request.Request(url, headers={"User-Agent": f"mnist-explorer/{__version__}"})
     received = 0
+    slow_rate, slow_after = slow
+    started = time.monotonic()
     with urllib.request.urlopen(request, timeout=timeout) as response:
         header = response.headers.get("Content-Length")
         length = int(header) if header and header.isdigit() else None
@@ -157,10 +167,17 @@ def _stream(url: str, out, spec: tuple, timeout: float, tracker: _Tracker, name:
             raise _Failed(f"the server offers {length} bytes; the file is at most {max_bytes}")
         tracker.start(name, length)
         gunzip = _GunzipHash(size)
-        while chunk := response.read(CHUNK):
+        while chunk := response.read1(
+            CHUNK
+        ):  # read1: what has arrived, so the pace is checked as bytes trickle
             received += len(chunk)
             if received > max_bytes:
                 raise _Failed(f"the server sent more than {max_bytes} bytes")
+            elapsed = time.monotonic() - started
+            if elapsed > slow_after and received < slow_rate * elapsed:
+                raise _Failed(
+                    f"only {received:,} bytes arrived in {elapsed:.0f} s, too slow to finish (try again later)"
+                )
             out.write(chunk)
             gunzip.feed(chunk)
             tracker.add(len(chunk))
@@ -170,7 +187,7 @@ def _stream(url: str, out, spec: tuple, timeout: float, tracker: _Tracker, name:
 
 
 def _fetch(
-    dataset: str, name: str, spec: tuple, mirrors, dest: Path, timeout: float, tracker: _Tracker
+    dataset: str, name: str, spec: tuple, mirrors, dest: Path, timeout: float, tracker: _Tracker, slow
 ) -> str:
     """Download one file into a temp file in `dest`, trying each mirror; returns the temp file's path."""
     problems = []
@@ -180,7 +197,7 @@ def _fetch(
         mark = tracker.done
         try:
             with os.fdopen(fd, "wb") as out:
-                _stream(url, out, spec, timeout, tracker, name)
+                _stream(url, out, spec, timeout, tracker, name, slow)
             return tmp
         except _Failed as e:
             problems.append(f"{url}: {e}")
@@ -217,11 +234,13 @@ def download(
     progress: Progress | None = None,
     mirrors: list[str] | tuple[str, ...] | None = None,
     timeout: float = 30,
+    slow: tuple[float, float] = (SLOW_RATE, SLOW_AFTER),
 ) -> Path:
     """Fetch dataset `name` ("mnist" or "fashion-mnist") into `dest` (default: the user's data folder / name).
 
     `progress(done_bytes, total_bytes)` is called as bytes arrive; `mirrors` replaces the canonical base URLs;
-    `timeout` is the seconds a connection may stay silent. Files already in `dest` with the right checksum are
+    `timeout` is the seconds a connection may stay silent; `slow` = (bytes/s, seconds): a file still arriving
+    slower than that on average after that many seconds is given up. Files already in `dest` with the right checksum are
     kept. Returns the folder, which then holds the four files.
     """
     key = name.strip().lower().replace("_", "-")
@@ -241,7 +260,7 @@ def download(
     temps: dict[str, str] = {}
     try:
         for f, spec in todo.items():
-            temps[f] = _fetch(key, f, spec, mirrors or MIRRORS[key], dest, timeout, tracker)
+            temps[f] = _fetch(key, f, spec, mirrors or MIRRORS[key], dest, timeout, tracker, slow)
         for f in list(temps):
             os.replace(temps[f], dest / f)
             del temps[f]

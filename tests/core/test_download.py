@@ -1,7 +1,8 @@
 """`core.download` against a local HTTP server on 127.0.0.1 serving small gzip files made here.
 
 The server's first path segment picks its behaviour: `ok` serves the file, `cut` closes the connection halfway,
-`stall` sends half and then goes silent, `big` serves more content than expected, `missing` answers 404.
+`stall` sends half and then goes silent, `trickle` sends 20 bytes every 50 ms, `big` serves more content than
+expected, `missing` answers 404.
 """
 
 import gzip
@@ -9,6 +10,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -57,6 +59,14 @@ class Server:
                     self.wfile.flush()
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
+                    return
+                if mode == "trickle":  # never silent for long, but far too slow: 20 bytes every 50 ms
+                    for i in range(0, len(body), 20):
+                        if server.release.is_set():
+                            return
+                        self.wfile.write(body[i : i + 20])
+                        self.wfile.flush()
+                        time.sleep(0.05)
                     return
                 if mode == "stall":
                     self.wfile.write(body[: len(body) // 2])
@@ -149,6 +159,7 @@ def test_a_wrong_checksum_is_refused_and_nothing_is_left(served, tmp_path, monke
         ("cut", "the connection closed after"),
         ("big", "larger than the expected"),
         ("stall", "no data for 0.5 s"),
+        ("trickle", "bytes arrived in 1 s, too slow to finish"),
         ("missing", "HTTP 404"),
     ],
 )
@@ -156,7 +167,9 @@ def test_failed_downloads_leave_nothing_behind(served, tmp_path, mode, problem):
     server, _ = served
     dest = tmp_path / "fm"
     with pytest.raises(DatasetError, match=problem) as info:
-        download.download("fashion-mnist", dest=dest, mirrors=[f"{server.url}/{mode}/"], timeout=0.5)
+        download.download(
+            "fashion-mnist", dest=dest, mirrors=[f"{server.url}/{mode}/"], timeout=0.5, slow=(2000, 1.0)
+        )
     assert str(info.value).startswith(
         "Could not download fashion-mnist"
     ) and "train-images-idx3-ubyte.gz" in str(info.value)
