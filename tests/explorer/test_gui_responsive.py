@@ -14,9 +14,8 @@ def window(qtbot):
     return open_window(qtbot)
 
 
-# The dataset tab is measured by hand (it repaints dozens of thumbnails with new marks at each epoch end: 140-230 ms
-# on this loaded two-core machine, Qt's painting, not our Python) and the training tab by test_training.
-@pytest.mark.parametrize("panel_name", ["weightsPanel", "backQueryPanel", "errorsPanel"])
+# The training tab is measured by test_training and tests/robustness/test_long_run.py.
+@pytest.mark.parametrize("panel_name", ["weightsPanel", "backQueryPanel", "errorsPanel", "datasetPanel"])
 def test_training_with_an_insight_tab_visible_does_not_block_the_gui(window, qtbot, panel_name):
     panel = find(window, panel_name, QWidget)
     window.tabs.setCurrentWidget(panel)
