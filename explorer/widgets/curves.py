@@ -1,9 +1,9 @@
 """Live training curves: loss, accuracy and learning rate against epochs, for every visible run.
 
-Each run gets its plot items once (raw batch loss, faint; smoothed batch loss and accuracy; per-epoch train and
-test points; learning rate); updates only call `setData` with views of the run's growing NumPy buffers. Batch
-curves are downsampled ('peak', so spikes survive) and clipped to the view, so a 100-epoch run of 47,000 batches
-redraws as fast as the first epoch. A crosshair reads the selected run's values under the mouse.
+Each run's items live in `run_curves.RunCurves` and are only fed new data; a 100-epoch run of 47,000 batches
+redraws as fast as the first epoch. Redraws are coalesced (at most one every REDRAW_INTERVAL_MS, spaced further
+where painting is slow) and staged one plot per event-loop turn, so the window keeps answering while they paint.
+A crosshair reads the selected run's values under the mouse.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from explorer.widgets.run_curves import PLOTS, RunCurves, curve_data, epoch_x
+
 AXIS_COLOUR = "#444"
 REDRAW_INTERVAL_MS = 100  # curves redraw at most 10 times a second; the progress bar follows every update
-REDRAW_SHARE = (
-    0.1  # and take at most this share of the GUI thread: where painting is slow, they redraw less often
-)
+REDRAW_SHARE = 0.1  # and take at most this share of the GUI thread (where painting is slow: less often)
 MAX_REDRAW_INTERVAL_MS = 500  # but at least twice a second
 EMPTY_TEXT = "Train a model to see its loss and accuracy here.\nSet the options on the left, then press Train (Ctrl+T)."
 
@@ -40,135 +40,6 @@ def _plot(name: str, ylabel: str, units: str | None = None) -> pg.PlotWidget:
     item.setMenuEnabled(True)
     plot.setMouseTracking(True)
     return plot
-
-
-def _epoch_x(run) -> np.ndarray:
-    """Where each history entry sits on the epoch axis (a stopped run's partial epoch sits mid-epoch)."""
-    return np.array(
-        [run.epoch_offset + float(h.get("x", h.get("epoch", i + 1))) for i, h in enumerate(run.history)]
-    )
-
-
-PLOTS = ("loss", "accuracy", "lr")
-
-
-class RunCurves:
-    """The plot items of one run. Each plot's items are built the first time that plot is drawn; after that,
-    updates only call `setData`."""
-
-    def __init__(self, curves: TrainingCurves, run):
-        self._curves = curves
-        self.colour = QColor(run.colour)
-        self.visible = run.visible
-        self.items: list = []
-        self.plots: list = []
-        self._built: set[str] = set()
-        self._epochs_drawn = {"loss": -1, "accuracy": -1}  # the epoch markers change only when an epoch ends
-
-    def _add(self, plot, item):
-        plot.addItem(item)
-        item.setVisible(self.visible)
-        self.items.append(item)
-        self.plots.append(plot)
-        return item
-
-    def _line(self, plot, pen):
-        item = pg.PlotDataItem(pen=pen, skipFiniteCheck=True)
-        item.setDownsampling(auto=True, method="peak")
-        item.setClipToView(True)
-        return self._add(plot, item)
-
-    def _points(self, plot, pen, symbol, brush):
-        # dynamicRangeLimit=None: otherwise every change of the y range rebuilds the scatter's spots
-        item = pg.PlotDataItem(pen=pen, symbol=symbol, symbolSize=7, symbolBrush=brush, symbolPen=self.colour,
-                               antialias=True, dynamicRangeLimit=None)  # fmt: skip
-        return self._add(plot, item)
-
-    def _build(self, name: str) -> None:
-        colour, faint = self.colour, QColor(self.colour)
-        faint.setAlpha(55)
-        if name == "loss":
-            plot = self._curves.loss_plot
-            self.loss_raw = self._line(plot, pg.mkPen(faint, width=1))
-            self.loss_smooth = self._line(plot, pg.mkPen(colour, width=1.5))
-            # Train points without a line: with several runs, dashed lines between epochs only add clutter.
-            self.loss_train = self._points(plot, None, "t", "w")
-            self.loss_test = self._points(plot, pg.mkPen(colour, width=2.5), "o", colour)
-        elif name == "accuracy":
-            plot = self._curves.accuracy_plot
-            self.acc_smooth = self._line(plot, pg.mkPen(colour, width=1.5))
-            self.acc_train = self._points(plot, None, "t", "w")
-            self.acc_test = self._points(plot, pg.mkPen(colour, width=2.5), "o", colour)
-        else:
-            self.lr = self._line(self._curves.lr_plot, pg.mkPen(colour, width=1.5))
-        self._built.add(name)
-
-    def update(self, run, plots=PLOTS) -> None:
-        x = run.batch_x.array
-        for name in plots:
-            if name not in self._built:
-                self._build(name)
-            if name == "loss":
-                self.loss_raw.setData(x, run.batch_loss.array)
-                self.loss_smooth.setData(x, run.batch_loss_smooth.array)
-            elif name == "accuracy":
-                self.acc_smooth.setData(x, 100.0 * run.batch_accuracy_smooth.array)
-            else:
-                self.lr.setData(x, run.batch_lr.array)
-            if name in self._epochs_drawn and len(run.history) != self._epochs_drawn[name]:
-                # scatter points are costly to rebuild (~2 ms each): only when an epoch has ended
-                self._epochs_drawn[name] = len(run.history)
-                self._update_epochs(run, name)
-
-    def _update_epochs(self, run, name: str) -> None:
-        ex = _epoch_x(run)
-        if name == "loss":
-            pairs = ((self.loss_train, "train_loss"), (self.loss_test, "test_loss"))
-        else:
-            pairs = ((self.acc_train, "train_accuracy"), (self.acc_test, "test_accuracy"))
-        for item, key in pairs:
-            ys = np.array([h.get(key, np.nan) for h in run.history], dtype=float).reshape(-1)
-            if "accuracy" in key:
-                ys = 100.0 * ys
-            ok = np.isfinite(ys)
-            item.setData(ex[ok], ys[ok])
-
-    def set_visible(self, visible: bool) -> None:
-        self.visible = visible
-        for item in self.items:
-            item.setVisible(visible)
-
-    def remove(self) -> None:
-        for plot, item in zip(self.plots, self.items, strict=True):
-            plot.removeItem(item)
-
-
-CURVE_COLUMNS = ("run", "kind", "epoch", "loss", "loss_smoothed", "accuracy", "accuracy_smoothed", "lr",
-                 "train_loss", "train_accuracy", "test_loss", "test_accuracy")  # fmt: skip
-
-
-def curve_data(runs) -> dict[str, list]:
-    """The numbers behind the curves of `runs` as equal-length columns: one row per batch point (kind "batch")
-    and one per epoch (kind "epoch"), epoch on the plots' x axis; a number a row does not have is left empty."""
-    columns: dict[str, list] = {name: [] for name in CURVE_COLUMNS}
-
-    def add(**row) -> None:
-        for name in CURVE_COLUMNS:
-            columns[name].append(row.get(name))
-
-    for run in runs:
-        batch_lr = run.batch_lr.array if len(run.batch_lr) == len(run.batch_x) else None
-        smooth_ok = len(run.batch_loss_smooth) == len(run.batch_x)
-        for i, x in enumerate(run.batch_x.array):
-            add(run=run.name, kind="batch", epoch=float(x), loss=float(run.batch_loss[i]),
-                accuracy=float(run.batch_accuracy[i]),
-                loss_smoothed=float(run.batch_loss_smooth[i]) if smooth_ok else None,
-                accuracy_smoothed=float(run.batch_accuracy_smooth[i]) if smooth_ok else None,
-                lr=float(batch_lr[i]) if batch_lr is not None else None)  # fmt: skip
-        for x, entry in zip(_epoch_x(run), run.history, strict=False):
-            add(run=run.name, kind="epoch", epoch=float(x), lr=entry.get("lr"),
-                **{k: entry.get(k) for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")})  # fmt: skip
-    return columns
 
 
 class TrainingCurves(QWidget):
@@ -435,7 +306,7 @@ class TrainingCurves(QWidget):
             parts.append(f"loss {run.batch_loss[i]:.4f} (smoothed {run.batch_loss_smooth[i]:.4f})")
             parts.append(f"accuracy {run.batch_accuracy_smooth[i]:.2%}")
             parts.append(f"lr {run.batch_lr[i]:.3g}")
-        ex = _epoch_x(run)
+        ex = epoch_x(run)
         if ex.size:
             j = int(np.argmin(np.abs(ex - x)))
             h = run.history[j]
