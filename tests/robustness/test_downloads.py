@@ -3,10 +3,11 @@ and the caller goes on: the next download from a good mirror brings the real MNI
 checksums (the server serves the bundled MNIST files, so nothing is monkeypatched in the core tests).
 
 Modes (the first path segment): `ok`, `stall-headers` (accepts, never answers), `stall-body` (sends a third, then
-goes silent), `short` (claims the full length, sends half, closes), `garbage` (random bytes of the right length),
-`garbage-gzip` (a valid gzip of random content), `bomb` (a small gzip that inflates to 200 MB), `endless` (no length, a gzip
-header whose comment never ends), `huge-length` (claims a terabyte), `wrong-dataset` (Fashion-MNIST's files under MNIST's
-names), `redirect-loop`, `error` (HTTP 500), `fashion` (the real Fashion-MNIST files). The GUI test drives File > Download Fashion-MNIST… against the same
+goes silent), `trickle` (100 bytes every half second), `short` (claims the full length, sends half, closes),
+`garbage` (random bytes of the right length), `garbage-gzip` (a valid gzip of random content), `bomb` (a small gzip
+that inflates to 200 MB), `endless` (no length, a gzip header whose comment never ends), `huge-length` (claims a
+terabyte), `wrong-dataset` (Fashion-MNIST's files under MNIST's names), `redirect-loop`, `error` (HTTP 500),
+`fashion` (the real Fashion-MNIST files). The GUI test drives File > Download Fashion-MNIST… against the same
 server and checks the window stays alive, says what went wrong in one sentence, and keeps the loaded dataset.
 """
 
@@ -34,6 +35,7 @@ FAILURES = {
     "stall-headers": "no data for",
     "stall-body": "no data for",
     "short": "the connection closed after",
+    "trickle": "too slow to finish",
     "garbage": "not a valid gzip file",
     "garbage-gzip": "its content is 4096 bytes",
     "bomb": "larger than the expected",
@@ -87,6 +89,15 @@ class HostileServer:
                         self.wfile.write(body[: len(body) // 3])
                         self.wfile.flush()
                         server.release.wait(60)
+                    elif mode == "trickle":  # never silent for a whole second, but 200 bytes a second
+                        self.send_response(200)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        for i in range(0, len(body), 100):
+                            if server.release.wait(0.5):
+                                break
+                            self.wfile.write(body[i : i + 100])
+                            self.wfile.flush()
                     elif mode == "short":
                         self.send_response(200)
                         self.send_header("Content-Length", str(len(body)))
@@ -162,7 +173,9 @@ def test_hostile_servers_give_one_clear_error_and_leave_nothing(server, tmp_path
                 started = time.perf_counter()
                 try:
                     with pytest.raises(DatasetError) as info:
-                        download.download("mnist", dest=dest, mirrors=[f"{server.url}/{mode}/"], timeout=1)
+                        download.download(
+                            "mnist", dest=dest, mirrors=[f"{server.url}/{mode}/"], timeout=1, slow=(2048, 2.0)
+                        )
                 finally:
                     signal.alarm(0)
                     worst_peak = max(worst_peak, tracemalloc.get_traced_memory()[1])
