@@ -1,11 +1,11 @@
 """A cache of decoded dataset arrays in the user's cache folder, so the second load of a dataset is instant.
 
 Each entry is one `.npy` file named after its source file's path, size and modification time plus the array's role
-("images", "labels", "train_images", ...); a changed source gets a new name, and the stale entry is removed when
-the new one is written. Entries unread for PRUNE_AFTER_DAYS (a source deleted or moved) are deleted whenever a new
-entry is written; reading an entry marks it used. Entries are written atomically (a temp file in the cache folder, then `os.replace`). An
-entry that cannot be read, or does not hold what its role says, is ignored and rebuilt. The cache is only an
-optimisation: when the cache folder cannot be written, loading still works.
+("images", "labels", "train_images", ...); a changed source gets a new name, and the stale entry is removed when the
+new one is written. Entries unread for PRUNE_AFTER_DAYS (a source deleted or moved) are deleted whenever a new entry
+is written; reading an entry marks it used. Entries are written atomically (a temp file in the cache folder, then
+`os.replace`). An entry that cannot be read, or does not hold what its role says, is ignored and rebuilt. The cache
+is only an optimisation: when the cache folder cannot be written, loading still works.
 """
 
 from __future__ import annotations

@@ -70,10 +70,10 @@ HOW_TO_GET = {
 }
 
 CHUNK = 1 << 16  # bytes per read from the connection
-SLOW_RATE = 2048  # bytes/s: a file arriving slower than this on average...
-SLOW_AFTER = (
-    60.0  # ...once this many seconds have passed is given up (a server trickling bytes never times out)
-)
+# A server trickling bytes never trips the timeout: a file arriving slower than SLOW_RATE bytes/s on average,
+# once SLOW_AFTER seconds have passed, is given up.
+SLOW_RATE = 2048
+SLOW_AFTER = 60.0
 Progress = Callable[[int, int], None]  # (done_bytes, total_bytes); raise from it to cancel
 
 
