@@ -20,7 +20,7 @@ from explorer.widgets.run_curves import PLOTS, RunCurves, curve_data, epoch_x
 
 AXIS_COLOUR = "#444"
 REDRAW_INTERVAL_MS = 100  # curves redraw at most 10 times a second; the progress bar follows every update
-REDRAW_SHARE = 0.1  # and take at most this share of the GUI thread (where painting is slow: less often)
+REDRAW_SHARE = 0.05  # and take at most this share of the GUI thread, which training needs too (its lock)
 MAX_REDRAW_INTERVAL_MS = 500  # but at least twice a second
 EMPTY_TEXT = "Train a model to see its loss and accuracy here.\nSet the options on the left, then press Train (Ctrl+T)."
 
