@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core import __version__
+from core.atomic import give_default_mode
 from core.paths import data_dir
 from core.readers import DatasetError
 
@@ -197,6 +198,7 @@ def _fetch(
         mark = tracker.done
         try:
             with os.fdopen(fd, "wb") as out:
+                give_default_mode(out.fileno(), tmp)  # mkstemp's 0600 would make the dataset private
                 _stream(url, out, spec, timeout, tracker, name, slow)
             return tmp
         except _Failed as e:

@@ -64,3 +64,38 @@ def test_leftovers_of_dead_writers_are_swept_by_the_next_write_and_live_ones_kep
         sleeper.kill()
         sleeper.wait()
     assert remove_leftovers(tmp_path) == [alive]
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="file modes are POSIX")
+@pytest.mark.parametrize(("umask", "expected"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_written_file_has_the_ordinary_mode_of_the_users_umask(tmp_path, umask, expected):
+    old = os.umask(umask)
+    try:
+        new = write_atomic(tmp_path / "new.bin", lambda f: f.write(b"x"))
+        replaced = tmp_path / "old.bin"
+        replaced.write_bytes(b"old")
+        os.chmod(replaced, 0o600)  # a file left private by an earlier version gets the ordinary mode again
+        write_atomic(replaced, lambda f: f.write(b"y"), durable=True)
+    finally:
+        os.umask(old)
+    assert new.stat().st_mode & 0o777 == expected
+    assert replaced.stat().st_mode & 0o777 == expected
+
+
+@pytest.mark.parametrize("proc", [True, False], ids=["from /proc", "without /proc"])
+def test_the_umask_is_read_without_changing_it(monkeypatch, proc):
+    from core import atomic
+
+    if not proc:  # a system without /proc/self/status: set and restore
+
+        def no_proc(*args, **kwargs):
+            raise FileNotFoundError("/proc/self/status")
+
+        monkeypatch.setattr(atomic, "open", no_proc, raising=False)
+    old = os.umask(0o027)
+    try:
+        assert atomic.current_umask() == 0o027
+        assert atomic.default_file_mode() == 0o640
+        assert os.umask(0o027) == 0o027  # still what it was
+    finally:
+        os.umask(old)
