@@ -13,7 +13,9 @@ The file (format_version 1) holds, as plain `.npy` members of a zip archive:
 
 Loading never runs code (``allow_pickle=False``) and reads every array header before any data, so a forged
 header cannot make it allocate more than the file really holds. Anything it does not understand is refused with
-a `ModelError` whose message names the file and the problem.
+a `ModelError` whose message names the file and the problem, in one line of at most a few hundred characters;
+whatever a malformed file makes the reader raise (a meta nested 200,000 brackets deep, a 5,000-digit number)
+becomes that `ModelError` too, never a traceback.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 
 from core.atomic import write_atomic
 from core.network import Network
-from core.preprocess import scale_inputs
+from core.preprocess import SCALINGS, scale_inputs
 from core.training import TrainConfig
 
 FORMAT_VERSION = 1
@@ -43,6 +45,11 @@ MAX_MEMBER_BYTES = (
 MAX_TOTAL_BYTES = 1024 * 2**20
 MAX_META_BYTES = 64 * 2**20  # the JSON string, 4 bytes a character in a unicode array
 MAX_LAYERS = 64
+MAX_PROBLEM_CHARS = 300  # a message quotes at most this much of what the file holds
+MAX_NAME_CHARS = 200  # a class name, a dataset name or a text value in the history
+# the numbers every history entry of this app holds (EpochEvent.as_dict); the curves and reports format them
+HISTORY_NUMBERS = ("epoch", "epochs", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                   "epoch_seconds", "elapsed", "samples_per_second", "lr")  # fmt: skip
 _MEMBER = re.compile(r"^(?:(W|b)(\d{1,3})|meta)\.npy$")
 # what reading a damaged member can raise: NumPy's .npy header parser evaluates the header text, so a corrupt
 # header surfaces as SyntaxError, tokenize.TokenError, TypeError or RecursionError, not only ValueError
@@ -202,38 +209,92 @@ def _read_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
 
 def _failer(path: Path):
     def fail(problem: str):
+        problem = " ".join(str(problem).split())  # one line, whatever the file put into the message
+        if len(problem) > MAX_PROBLEM_CHARS:
+            problem = problem[: MAX_PROBLEM_CHARS - 1] + "…"
         raise ModelError(f"model file {path} {problem}")
 
     return fail
 
 
-def _check_meta(path: Path, text: str) -> dict:
-    fail = _failer(path)
+def _is_number(value) -> bool:
+    """A JSON number a float can hold (not a bool, not a 400-digit integer)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
     try:
-        meta = json.loads(text)
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _is_name(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME_CHARS and value.isprintable()
+
+
+def _parse_json(fail, text: str):
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"has a 'meta' that is not valid JSON ({exc.msg} at character {exc.pos})")
+    except RecursionError:
+        fail("has a 'meta' nested too deeply to be a model's description (it was not written by this app)")
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts ("Exceeds the limit ...")
+        why = "a number in it is thousands of digits long" if "digits" in str(exc) else str(exc)
+        fail(f"has a 'meta' this app cannot read ({why})")
+
+
+def _check_history(fail, history) -> None:
+    for entry in history:
+        if not isinstance(entry, dict):
+            fail("has a 'history' whose entries are not JSON objects")
+        for key, value in entry.items():
+            if key in HISTORY_NUMBERS:
+                ok = value is None or _is_number(value)
+            else:
+                ok = value is None or isinstance(value, bool) or _is_number(value) or _is_name(value)
+            if not ok:
+                fail(f"has a 'history' whose {key!r} is {type(value).__name__}, not a number")
+
+
+def _check_preprocessing(fail, prep: dict, config_scaling) -> None:
+    scaling = prep.get("scaling", config_scaling)
+    if not isinstance(scaling, str) or scaling not in SCALINGS:
+        fail(f"has an unknown input scaling in 'preprocessing'; this app knows {', '.join(SCALINGS)}")
+    for key in ("mean", "std"):
+        if key in prep and not (_is_number(prep[key]) and math.isfinite(prep[key])):
+            fail(f"has a 'preprocessing' {key} that is not a finite number")
+    if scaling == "standard":
+        if "mean" not in prep or "std" not in prep:
+            fail("has standardised input scaling without the training set's mean and std")
+        if prep["std"] <= 0:
+            fail("has standardised input scaling with a std that is not positive")
+
+
+def _check_meta(path: Path, text: str) -> dict:
+    fail = _failer(path)
+    meta = _parse_json(fail, text)
     if not isinstance(meta, dict):
         fail("has a 'meta' that is not a JSON object")
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         fail(f"has a 'meta' without {', '.join(missing)}")
     version = meta["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool):
-        fail(f"has an unreadable format_version {version!r}")
+    if not isinstance(version, int) or isinstance(version, bool) or abs(version) > 10**6:
+        fail(f"has an unreadable format_version {str(version)[:40]!r}")
     if version != FORMAT_VERSION:
         newer = " (written by a newer version of the app; update it)" if version > FORMAT_VERSION else ""
         fail(f"has format_version {version}; this app reads format {FORMAT_VERSION}{newer}")
     if not isinstance(meta["config"], dict):
         fail("has a 'config' that is not a JSON object")
     classes = meta["classes"]
-    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-        fail("has 'classes' that are not a list of at least two names")
+    if not isinstance(classes, list) or len(classes) < 2 or not all(_is_name(c) for c in classes):
+        fail(f"has 'classes' that are not a list of at least two names (of 1 to {MAX_NAME_CHARS} characters)")
     if not isinstance(meta["preprocessing"], dict) or not isinstance(meta["history"], list):
         fail("has 'preprocessing' or 'history' of the wrong kind")
-    if not all(isinstance(h, dict) for h in meta["history"]):
-        fail("has a 'history' whose entries are not JSON objects")
-    if not isinstance(meta["dataset"], str):
+    _check_history(fail, meta["history"])
+    dataset = meta["dataset"]  # a name, or the folder or file it was loaded from
+    if not isinstance(dataset, str) or not 0 < len(dataset) <= 4096 or not dataset.isprintable():
         fail("has a 'dataset' that is not a name")
     return meta
 
@@ -242,6 +303,17 @@ def load(path: str | Path) -> Model:
     """Read a model written by `save`; refuses anything else with a `ModelError` naming the file and problem."""
     path = Path(path)
     fail = _failer(path)
+    try:
+        return _load(path, fail)
+    except ModelError:
+        raise
+    except MemoryError:
+        fail("is too large to read with the memory this computer has free")
+    except Exception as exc:  # noqa: BLE001 - the file is untrusted input: whatever it trips is a malformed file
+        fail(f"is malformed ({type(exc).__name__}: {exc}); it was not written by this app or is damaged")
+
+
+def _load(path: Path, fail) -> Model:
     if not path.exists():
         fail("does not exist; train one with `mnist-explorer train --save MODEL.npz`")
     if not path.is_file():
@@ -294,8 +366,9 @@ def load(path: str | Path) -> Model:
             fail(f"has non-finite values (NaN or infinity) in layer {i}: the run that wrote it had diverged")
     try:
         config = TrainConfig.from_dict(meta["config"])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         fail(f"has an invalid config: {exc}")
+    _check_preprocessing(fail, meta["preprocessing"], config.scaling)
     if tuple(config.hidden) != tuple(sizes[1:-1]):
         fail(f"has layers {sizes}, which do not match its config's hidden layers {list(config.hidden)}")
     if bool(config.use_bias) != bool(n_biases):

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 
@@ -111,6 +114,9 @@ def hostile_cases(members: dict[str, bytes], meta: dict, marker) -> dict[str, by
     w0 = np.load(io.BytesIO(m["W0.npy"]))
     w1 = np.load(io.BytesIO(m["W1.npy"]))
 
+    def raw_meta(text: str) -> bytes:
+        return archive({**m, "meta.npy": npy(np.array(text))})
+
     def with_meta(**changes):
         new = {k: v for k, v in meta.items() if k not in changes or changes[k] is not ...}
         new.update({k: v for k, v in changes.items() if v is not ...})
@@ -181,6 +187,29 @@ def hostile_cases(members: dict[str, bytes], meta: dict, marker) -> dict[str, by
         "half of a real model": archive(m)[: len(archive(m)) // 2],
         "a gzip file": __import__("gzip").compress(b"\x00" * 1000),
         "a zip holding nothing": archive({}),
+        # malformed shapes inside the meta: each once ended in a traceback (RecursionError, OverflowError, a
+        # ValueError from the JSON reader) or loaded and failed later, when the app or `evaluate` used it
+        "meta nested 200,000 brackets deep": raw_meta("[" * 200_000 + "]" * 200_000),
+        "meta objects nested 200,000 deep": raw_meta('{"a":' * 200_000 + "1" + "}" * 200_000),
+        "config hidden nested 100,000 deep": raw_meta(
+            json.dumps(meta).replace('"config": {', '"config": {"hidden": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1)
+        ),
+        "history nested 900 deep": with_meta(history=[{"epoch": json.loads("[" * 900 + "]" * 900)}]),
+        "a 5,000-digit format_version": raw_meta(
+            json.dumps(meta).replace('"format_version": 1', '"format_version": ' + "9" * 5000, 1)
+        ),
+        "a 400-digit learning rate": with_meta(config={**meta["config"], "lr": 10**400}),
+        "a 100,000-character learning rate": with_meta(config={**meta["config"], "lr": "1" * 100_000}),
+        "history with text for a loss": with_meta(history=[{**meta["history"][0], "test_loss": "low"}]),
+        "history with a 400-digit accuracy": with_meta(history=[{**meta["history"][0], "test_accuracy": 10**400}]),
+        "history with a list for an accuracy": with_meta(history=[{**meta["history"][0], "train_accuracy": [1]}]),
+        "an unknown input scaling": with_meta(preprocessing={**meta["preprocessing"], "scaling": ["unit"]}),
+        "standard scaling without mean and std": with_meta(preprocessing={"scaling": "standard"}),
+        "standard scaling with std 0": with_meta(preprocessing={"scaling": "standard", "mean": 0.1, "std": 0}),
+        "a text mean": with_meta(preprocessing={**meta["preprocessing"], "mean": "0.1"}),
+        "class names with line breaks": with_meta(classes=[f"digit\n{k}" for k in range(10)]),
+        "a class name of 100,000 characters": with_meta(classes=["x" * 100_000] + meta["classes"][1:]),
+        "a dataset name that is a number": with_meta(dataset=7),
     }
     return cases
 
@@ -231,3 +260,32 @@ def test_hostile_model_files_are_refused_and_run_nothing(good_model, tmp_path, f
     )
     for name in ("pickled object meta", "2 GB .npy header claim", "meta that is not JSON", "NaN in W0"):
         figures(f"  {name}: {messages[name]}")
+
+
+def deeply_nested_model(good_model, folder):
+    _model, _path, members, _meta = good_model
+    path = folder / "deep.npz"
+    path.write_bytes(archive({**members, "meta.npy": npy(np.array("[" * 200_000 + "]" * 200_000))}))
+    return path
+
+
+def test_evaluate_refuses_a_deeply_nested_meta_in_one_line_with_exit_2(good_model, tmp_path):
+    path = deeply_nested_model(good_model, tmp_path)
+    for command in (["-m", "core.cli"], ["-m", "explorer.app"]):
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        done = subprocess.run(
+            [sys.executable, *command, "evaluate", str(path)], capture_output=True, text=True, timeout=120, env=env
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "nested too deeply" in lines[0] and str(path) in lines[0], done.stderr
+
+
+def test_the_app_refuses_a_deeply_nested_meta_with_one_sentence(good_model, tmp_path):
+    from explorer.actions import _read_model  # the worker behind File > Load model
+
+    path = deeply_nested_model(good_model, tmp_path)
+    model, dataset, sentence = _read_model(str(path), "mnist")
+    assert model is None and dataset is None
+    assert "nested too deeply" in sentence and "\n" not in sentence and sentence.endswith(".")
