@@ -7,9 +7,28 @@ until the user moves it; moving it back to the last epoch makes it follow again 
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
+
+
+def epoch_number(entry: dict, index: int) -> str:
+    """How far into training a history entry (snapshot) is: "2" for a whole epoch, "1.33" for a run stopped a
+    third into its second epoch (rounded down: never more than was trained)."""
+    if entry.get("partial"):
+        x = math.floor(float(entry.get("x", index)) * 100) / 100
+        return f"{x:.2f}".rstrip("0").rstrip(".")
+    return str(int(entry.get("epoch", index)))
+
+
+def epochs_trained(run) -> str:
+    """"1.33 epochs", "1 epoch", "0 epochs": what the run really trained, for the runs list and the slider."""
+    if not run.history:
+        return "0 epochs"
+    number = epoch_number(run.history[-1], len(run.history))
+    return f"{number} epoch{'' if number == '1' else 's'}"
 
 
 class EpochSlider(QWidget):
@@ -70,7 +89,17 @@ class EpochSlider(QWidget):
             self.value_label.setText("no epochs yet")
             return
         following = " (latest)" if self.state.follow_latest and epoch == epochs else ""
-        self.value_label.setText(f"{epoch} of {epochs}{following}")
+        shown, last = (self._number(run, i) for i in (epoch, epochs))
+        self.value_label.setText(f"{shown} of {last}{following}")
+        self.value_label.setToolTip(f"The insight panels show {run.name} after {shown} of its {epochs_trained(run)}.")
+
+    @staticmethod
+    def _number(run, snapshot: int) -> str:
+        """Snapshot n (1-based) as an epoch count; a loaded model's single snapshot is its last epoch."""
+        history = run.history
+        if len(history) == len(run.snapshots) and 1 <= snapshot <= len(history):
+            return epoch_number(history[snapshot - 1], snapshot)
+        return str(snapshot) if len(run.snapshots) > 1 or not history else epoch_number(history[-1], len(history))
 
     def step(self, delta: int) -> None:
         """Show the previous (-1) or next (+1) epoch."""

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from explorer.widgets.config_fields import config_summary, format_duration
+from explorer.widgets.epoch_slider import epochs_trained
 
 RUN_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ["Run", "Test accuracy", "Time", "Status", "Settings"]
@@ -112,8 +113,7 @@ class RunsList(QTreeWidget):
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setText(2, format_duration(run.seconds))
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        epochs = len(run.history)
-        item.setText(3, f"{run.status} · {epochs} epoch{'s' if epochs != 1 else ''}")
+        item.setText(3, f"{run.status} · {epochs_trained(run)}")  # "stopped · 1.33 epochs"
         if run.message:
             item.setToolTip(3, run.message)
         try:
