@@ -4,17 +4,15 @@ model snapshot, and ends with a `RunEnded`. Split out of explorer/worker.py, whi
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections import deque
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.eta import TimeLeft
+
 UPDATE_INTERVAL = 0.1  # seconds between GUI updates: at most 10 a second (each costs the GUI thread, and so training, ~1 ms)
-SPEED_WINDOW = 3.0  # seconds of recent batches the samples/s figure averages over
 
 
 @dataclass
@@ -105,36 +103,20 @@ def _partial_epoch(trainer, last, losses, accuracies, epoch_seconds, elapsed, sa
     return EpochEvent(**{k: v for k, v in values.items() if k in names})
 
 
-@contextmanager
-def _background_priority(step: int = 5):
-    """Run the calling (worker) thread a few nice levels below the GUI thread, so that on a machine with few cores
-    the scheduler lets the GUI paint first. Linux applies nice per thread; elsewhere this does nothing. Raising
-    the priority back may need privileges, so a failure to restore is ignored (the thread is a background one)."""
-    tid = threading.get_native_id()
-    try:
-        before = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, before + step)
-    except (AttributeError, OSError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        with suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, before)
-
-
 def train_chunks(
     config, dataset, network, stop: threading.Event, fast_stop: threading.Event, done: threading.Event
 ):
     """The generator the worker thread runs: builds the trainer there (scaling 60,000 images takes a while),
     drives `fit_iter()`, and yields `BatchChunk`, `EpochDone` and finally one `RunEnded`."""
+    # The thread keeps its normal priority: lowered below other programs' it crawled on a busy machine (a nice
+    # +5 thread gets a quarter of a core against one busy process). The window stays responsive because the GUI
+    # draws little (the curves keep within a twentieth of the GUI thread) and the BLAS threads leave it room.
     clock_start = time.perf_counter()
-    with _background_priority():
-        yield from _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start)
+    yield from _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start)
 
 
 def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
+    from core.threads import GUI_RESERVE
     from core.training import BatchEvent, DivergenceError, Trainer
 
     paused_total = 0.0  # time spent inside `yield` (paused, or handing a chunk over): not training time
@@ -149,12 +131,13 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
         paused_total += time.perf_counter() - before
 
     try:
-        trainer = Trainer(config, dataset, network)  # fit_iter() applies config.threads itself
+        # fit_iter() sets the BLAS threads (config.threads, or the free cores less the GUI thread's share)
+        trainer = Trainer(config, dataset, network, reserve_cores=GUI_RESERVE)
         rows: list[tuple[float, float, float, float, float, float]] = []
         epoch_losses: list[float] = []
         epoch_accuracies: list[float] = []
         smooth_loss = smooth_acc = None
-        speed: deque[tuple[float, int]] = deque()
+        clock = TimeLeft(getattr(dataset, "n_test", 0))  # samples/s and time left, on the training clock
         last = None
         epoch_started = active()
         epoch_samples = epoch_start_samples = 0
@@ -163,21 +146,12 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
         def chunk() -> BatchChunk:
             arr = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
             rows.clear()
-            now = active()
-            rate = 0.0
-            if len(speed) >= 2 and speed[-1][0] > speed[0][0]:
-                rate = (speed[-1][1] - speed[0][1]) / (speed[-1][0] - speed[0][0])
-            left = None
-            if rate > 0 and last.total_batches:
-                batch_samples = last.samples_seen / max(1, (last.epoch - 1) * last.batches + last.batch)
-                left = (
-                    (last.total_batches - ((last.epoch - 1) * last.batches + last.batch))
-                    * batch_samples
-                    / rate
-                )
-            return BatchChunk(
-                *arr.T, last=last, samples_per_second=rate, seconds_left=left, active_seconds=now
-            )
+            done_batches = (last.epoch - 1) * last.batches + last.batch
+            epochs = -(-last.total_batches // max(1, last.batches))
+            left = clock.seconds_left(last.total_batches - done_batches, last.samples_seen / max(1, done_batches),
+                                      epochs - done_batches // max(1, last.batches))  # fmt: skip
+            return BatchChunk(*arr.T, last=last, samples_per_second=clock.samples_per_second, seconds_left=left,
+                              active_seconds=active())  # fmt: skip
 
         iterator = trainer.fit_iter()
         for event in iterator:
@@ -200,14 +174,12 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
                 epoch_losses.append(event.loss)
                 epoch_accuracies.append(event.accuracy)
                 epoch_samples = event.samples_seen
-                now = active()
-                speed.append((now, event.samples_seen))
-                while len(speed) > 2 and speed[0][0] < now - SPEED_WINDOW:
-                    speed.popleft()
+                clock.batch(active(), event.samples_seen)
                 if time.perf_counter() - last_emit >= UPDATE_INTERVAL:
                     yield from handover(chunk())
                     last_emit = time.perf_counter()
             else:  # EpochEvent: every one is delivered, right away
+                clock.epoch_end()
                 if rows:
                     yield from handover(chunk())
                 model = model_for_epoch(event.network, trainer, config, dataset)
