@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,72 +42,102 @@ def _axpy(a: float, x: np.ndarray, y: np.ndarray, tmp: np.ndarray) -> None:
     y += tmp
 
 
-class Optimizer(ABC):
-    """Base class: `step(params, grads, lr)` updates each array of `params` in place."""
+PARALLEL_MIN = 65_536  # elements: smaller arrays are updated in one piece (a hand-off costs ~20 us)
+_pool: ThreadPoolExecutor | None = None  # helper threads for the blocks, made on first use, grown when asked
+_pool_size = 0
 
-    @abstractmethod
+
+def _blocks(arrays: tuple[np.ndarray, ...], parts: int):
+    """The same row blocks (axis 0) of same-shaped arrays: views, so an update in place reaches the arrays."""
+    rows = len(arrays[0])
+    bounds = [rows * k // parts for k in range(parts + 1)]
+    return [tuple(a[lo:hi] for a in arrays) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+
+
+def run_in_blocks(update, jobs: list[tuple[np.ndarray, ...]], threads: int) -> None:
+    """update(*job) for every job; a big job's arrays are cut into `threads` row blocks updated at once.
+
+    The updates are elementwise, so a block is independent of the others; NumPy releases the GIL inside each
+    ufunc, so the blocks run on separate cores. One block stays on the calling thread."""
+    global _pool, _pool_size
+    for job in jobs:
+        if threads < 2 or job[0].size < PARALLEL_MIN or job[0].ndim == 0:
+            update(*job)
+            continue
+        if _pool_size < threads - 1:
+            _pool, _pool_size = ThreadPoolExecutor(threads - 1, thread_name_prefix="optimizer"), threads - 1
+        *others, mine = _blocks(job, threads)
+        pending = [_pool.submit(update, *block) for block in others]
+        update(*mine)
+        for future in pending:
+            future.result()
+
+
+class Optimizer(ABC):
+    """Base class: `step(params, grads, lr)` updates each array of `params` in place.
+
+    A subclass gives its per-parameter state (`_state_arrays`, zeros, made on the first step) and the elementwise
+    update of one parameter (`_update(p, g, *state)`, reading the step's scalars from `self`). `threads` (set by
+    the trainer to its BLAS thread count) splits big parameters into row blocks updated in parallel."""
+
+    n_state = 1  # state arrays per parameter (a scratch buffer included)
+    threads = 1
+
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         """Apply one update with learning rate `lr`."""
+        if getattr(self, "_state", None) is None:
+            self._state = [tuple(np.zeros_like(p) for _ in range(self.n_state)) for p in params]
+        self._prepare(lr)
+        jobs = [(p, g, *state) for p, g, state in zip(params, grads, self._state, strict=True)]
+        run_in_blocks(self._update, jobs, self.threads)
 
-    def _zeros(self, params):
-        return [np.zeros_like(p) for p in params]
+    def _prepare(self, lr: float) -> None:
+        """Set this step's scalars (the learning rate, Adam's bias correction) before the updates run."""
+        self.lr = lr
+
+    @abstractmethod
+    def _update(self, p, g, *state) -> None:
+        """Update one parameter `p` (or a block of it) in place from its gradient `g` and its state."""
 
 
 class SGD(Optimizer):
-    def __init__(self):
-        self.buffers = None
-
-    def step(self, params, grads, lr):
-        if self.buffers is None:
-            self.buffers = self._zeros(params)
-        for p, g, tmp in zip(params, grads, self.buffers, strict=True):
-            _axpy(-lr, g, p, tmp)
+    def _update(self, p, g, tmp):
+        _axpy(-self.lr, g, p, tmp)
 
 
 @dataclass
 class Momentum(Optimizer):
     momentum: float = 0.9
     nesterov: bool = False
+    n_state = 2  # velocity, scratch
 
-    def __post_init__(self):
-        self.velocity = self.buffers = None
-
-    def step(self, params, grads, lr):
-        if self.velocity is None:
-            self.velocity, self.buffers = self._zeros(params), self._zeros(params)
+    def _update(self, p, g, v, tmp):
         m = self.momentum
-        for p, g, v, tmp in zip(params, grads, self.velocity, self.buffers, strict=True):
-            v *= m
-            _axpy(-lr, g, v, tmp)  # tmp = -lr g
-            if self.nesterov:
-                p += tmp
-                _axpy(m, v, p, tmp)
-            else:
-                p += v
+        v *= m
+        _axpy(-self.lr, g, v, tmp)  # tmp = -lr g
+        if self.nesterov:
+            p += tmp
+            _axpy(m, v, p, tmp)
+        else:
+            p += v
 
 
 @dataclass
 class RMSprop(Optimizer):
     rho: float = 0.9
     eps: float = 1e-7
+    n_state = 2  # mean square, scratch
 
-    def __post_init__(self):
-        self.mean_square = None
-        self.buffers = None
-
-    def step(self, params, grads, lr):
-        if self.mean_square is None:
-            self.mean_square, self.buffers = self._zeros(params), self._zeros(params)
-        for p, g, v, tmp in zip(params, grads, self.mean_square, self.buffers, strict=True):
-            np.multiply(g, g, out=tmp)  # v += (1 - rho) (g^2 - v), which is rho v + (1 - rho) g^2
-            tmp -= v
-            tmp *= 1.0 - self.rho
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += self.eps
-            np.divide(g, tmp, out=tmp)
-            tmp *= lr
-            p -= tmp
+    def _update(self, p, g, v, tmp):
+        np.multiply(g, g, out=tmp)  # v += (1 - rho) (g^2 - v), which is rho v + (1 - rho) g^2
+        tmp -= v
+        tmp *= 1.0 - self.rho
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.lr
+        p -= tmp
 
 
 @dataclass
@@ -114,30 +145,27 @@ class Adam(Optimizer):
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-7
+    n_state = 3  # first moment, second moment, scratch
+    t: int = 0
 
-    def __post_init__(self):
-        self.t = 0
-        self.m = self.v = self.buffers = None
-
-    def step(self, params, grads, lr):
-        if self.m is None:
-            self.m, self.v, self.buffers = self._zeros(params), self._zeros(params), self._zeros(params)
+    def _prepare(self, lr):
         self.t += 1
+        self.alpha = lr * math.sqrt(1.0 - self.beta2**self.t) / (1.0 - self.beta1**self.t)
+
+    def _update(self, p, g, m, v, tmp):
         b1, b2 = self.beta1, self.beta2
-        alpha = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        for p, g, m, v, tmp in zip(params, grads, self.m, self.v, self.buffers, strict=True):
-            np.subtract(g, m, out=tmp)  # m += (1 - b1) (g - m)
-            tmp *= 1.0 - b1
-            m += tmp
-            np.multiply(g, g, out=tmp)  # v += (1 - b2) (g^2 - v)
-            tmp -= v
-            tmp *= 1.0 - b2
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += self.eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= alpha
-            p -= tmp
+        np.subtract(g, m, out=tmp)  # m += (1 - b1) (g - m)
+        tmp *= 1.0 - b1
+        m += tmp
+        np.multiply(g, g, out=tmp)  # v += (1 - b2) (g^2 - v)
+        tmp -= v
+        tmp *= 1.0 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.alpha
+        p -= tmp
 
 
 _GER = {}  # BLAS ger by dtype (looking it up costs as much as a small update)

@@ -20,11 +20,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, fields
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from core.augment import augment_batch
 from core.config import ConfigError, TrainConfig  # noqa: F401  (ConfigError is part of this module's API)
@@ -38,6 +36,7 @@ from core.network import (
 )
 from core.optimizers import Schedule, make_optimizer, sgd_rank_one_update
 from core.preprocess import background_value, encode_targets, fit_scaling, scale_inputs
+from core.threads import BlasThreads
 
 
 class DivergenceError(RuntimeError):
@@ -57,6 +56,7 @@ class BatchEvent:
     total_batches: int  # batches in the whole run
     running_loss: float = 0.0  # mean loss over this epoch so far
     running_accuracy: float = 0.0  # accuracy over this epoch so far
+    threads: int = 0  # BLAS threads in force for this batch (core.threads; 0 where no BLAS library is loaded)
 
 
 @dataclass
@@ -83,8 +83,11 @@ class Trainer:
     class_names, such as `core.datasets.Dataset`). Pass `network` to continue training from given weights
     (they are copied; its layer sizes, activation, output and biases must match the config)."""
 
-    def __init__(self, config: TrainConfig, dataset, network: Network | None = None):
+    def __init__(
+        self, config: TrainConfig, dataset, network: Network | None = None, reserve_cores: float = 0.0
+    ):
         config.validate()
+        self.reserve_cores = reserve_cores  # cores the BLAS threads leave free (the app's GUI thread)
         self.config = config
         self.dataset = dataset
         dtype = np.dtype(config.dtype)
@@ -160,21 +163,17 @@ class Trainer:
         the generator): `network` then holds the weights after the last completed batch. Raises DivergenceError if
         the loss or a gradient becomes NaN or infinite; `network` then holds the last good weights.
         """
-        threads = self.config.threads or self._auto_threads()
-        with threadpool_limits(limits=threads, user_api="blas") if threads else nullcontext():
-            yield from self._run()
+        with BlasThreads(self._largest_product(), self.config.threads, self.reserve_cores) as blas:
+            yield from self._run(blas)
 
-    def _auto_threads(self) -> int:
-        """0 (the BLAS default) for big matrix products; 1 when the largest product of a batch is under 2M
-        multiply-adds (e.g. batch size 1), where OpenBLAS's threads cost more than they save, many times more on
-        a busy machine."""
+    def _largest_product(self) -> int:
+        """Multiply-adds in a batch's largest matrix product: what decides whether BLAS threads can pay."""
         n = len(self._x) * (3 if self.config.augment == "rashid" else 1)
-        batch = min(self.config.batch_size or n, n)
+        batch = min(self.config.batch_size or n, n, _CHUNK)
         sizes = self.network.layer_sizes
-        work = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-        return 1 if work < 2_000_000 else 0
+        return max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
-    def _run(self):
+    def _run(self, blas: BlasThreads):
         cfg, net = self.config, self.network
         copies = 3 if cfg.augment == "rashid" else 1
         n_samples = len(self._x) * copies
@@ -221,13 +220,15 @@ class Trainer:
                 if online_sgd:
                     sgd_rank_one_update(net.weights, net.biases, inputs, deltas, lr, cfg.l2)
                 else:
+                    optimizer.threads = blas.threads  # the update's elementwise work uses the same cores
                     optimizer.step(params, grads, lr)
                 step += 1
                 seen += n
                 epoch_seen += n
                 loss_sum += loss * n
                 correct_sum += correct
-                active += time.perf_counter() - resumed
+                now = time.perf_counter()
+                active += now - resumed
                 yield BatchEvent(
                     epoch,
                     b + 1,
@@ -240,6 +241,7 @@ class Trainer:
                     total,
                     loss_sum / epoch_seen,
                     correct_sum / epoch_seen,
+                    blas.update(now),
                 )
                 resumed = time.perf_counter()
             train_seconds = active + time.perf_counter() - resumed - epoch_start

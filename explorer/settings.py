@@ -3,7 +3,7 @@ i.e. `MNIST_EXPLORER_CONFIG_DIR` when set, so tests never touch the real one).
 
 Keys: `dataset` (the last dataset: "mnist", "fashion-mnist" or a path), `datasets/extra` (folders and files the
 user opened), `recipe`, `config` (the last configuration as JSON), `window/geometry`, `window/state`, and
-`splitters/<name>` (each splitter's sizes).
+`splitters/<name>` (each splitter's sizes), `training/threads` (BLAS threads for new runs; 0 = automatic).
 """
 
 from __future__ import annotations
@@ -16,12 +16,21 @@ from PySide6.QtCore import QSettings
 from core.paths import config_dir
 
 SETTINGS_FILE = "settings.ini"
+THREADS_KEY = "training/threads"
 
 
 def open_settings() -> QSettings:
     folder = config_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return QSettings(str(folder / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+
+def thread_setting() -> int:
+    """The user's BLAS thread count for new runs: 0 = automatic (the core follows the free cores)."""
+    try:
+        return max(0, int(open_settings().value(THREADS_KEY, 0)))
+    except (TypeError, ValueError):
+        return 0
 
 
 def config_to_json(config) -> str:

@@ -168,6 +168,14 @@ def test_bench_json_reports_positive_rates():
     for r in result["results"]:
         assert r["train"]["samples_per_second"] > 0
         assert all(i["samples_per_second"] > 0 for i in r["inference"])
+        assert r["train"]["threads"] >= 1
+    keras, rashid = (r["train"] for r in result["results"])
+    # the floor: the epoch's matrix products alone, 469 batches of 128 for 60,000 images, with the run's threads
+    assert keras["floor"]["batches"] == 469 and keras["floor"]["threads"] == keras["threads"]
+    assert keras["floor"]["seconds"] > 0
+    assert keras["epoch_over_floor"] == pytest.approx(keras["epoch_seconds"] / keras["floor"]["seconds"])
+    assert keras["epoch_seconds"] == pytest.approx(60_000 / keras["samples_per_second"])
+    assert "floor" not in rashid  # batch 1 trains by rank-1 updates: no matrix-product floor
     assert isinstance(result["blas"], list)
 
 
@@ -209,3 +217,16 @@ def test_changing_a_rashid_recipes_output_uses_the_true_gradient():
         "train", "--recipe", "keras-dense512", "--backprop", "rashid", "--train-limit", 100, "--epochs", 1
     )
     assert_one_line_error(bad, "rashid", "mse")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fchmod"), reason="file modes are POSIX")
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_a_saved_model_gets_the_umasks_ordinary_mode(tmp_path, umask, mode):
+    path = tmp_path / "m.npz"
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "train", "--train-limit", "300", "--epochs", "1", "--hidden", "8",
+         "--quiet", "--save", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, umask=umask,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert oct(path.stat().st_mode & 0o777) == oct(mode)

@@ -371,7 +371,11 @@ def test_a_dataset_without_training_images_is_refused(mnist):
         Trainer(config(), subset(mnist, 0))
 
 
-def test_automatic_threads_use_one_blas_thread_for_small_batches(mnist):
+def test_automatic_threads_use_one_blas_thread_for_small_batches(mnist, monkeypatch):
+    import core.threads
+
+    monkeypatch.setattr(core.threads, "runnable_others", lambda: 0.0)  # a quiet machine at the start
+
     def blas_threads_during(cfg):
         gen = Trainer(cfg, subset(mnist, 300)).fit_iter()
         next(gen)
@@ -382,6 +386,9 @@ def test_automatic_threads_use_one_blas_thread_for_small_batches(mnist):
     default = {lim["num_threads"] for lim in threadpool_info() if lim["user_api"] == "blas"}
     assert blas_threads_during(TrainConfig(hidden=(200,), batch_size=1, threads=0)) == {1}
     assert blas_threads_during(TrainConfig(hidden=(512,), batch_size=128, threads=0)) == default
+    assert blas_threads_during(TrainConfig(hidden=(512,), batch_size=128, threads=2)) == {2}
+    monkeypatch.setattr(core.threads, "runnable_others", lambda: 1.0)  # one other program busy at the start
+    assert blas_threads_during(TrainConfig(hidden=(512,), batch_size=128, threads=0)) == {1}
     assert blas_threads_during(TrainConfig(hidden=(512,), batch_size=128, threads=2)) == {2}
 
 
