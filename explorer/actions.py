@@ -12,9 +12,9 @@ import dataclasses
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
 from superqt.utils import create_worker
 
+from explorer import file_dialogs
 from explorer.export import ExportError, warn, write_bytes_atomic
 from explorer.export_files import prepare_folder, write_files
 
@@ -25,21 +25,21 @@ _load_token = [0]  # the newest load request wins; an older one finishing later 
 
 # --- dialogs, patchable in tests --------------------------------------------------------------------------------
 def ask_open_model(parent) -> str:
-    return QFileDialog.getOpenFileName(parent, "Load model", _last_folder[0], MODEL_FILTER)[0]
+    return file_dialogs.ask_open_file(parent, "Load model", _last_folder[0], MODEL_FILTER)
 
 
 def ask_save_model(parent, suggested: str) -> str:
     start = str(Path(_last_folder[0] or Path.home()) / suggested)
-    return QFileDialog.getSaveFileName(parent, "Save model", start, MODEL_FILTER)[0]
+    return file_dialogs.ask_save_file(parent, "Save model", start, MODEL_FILTER.split(";;"))[0]
 
 
 def ask_folder(parent, caption: str) -> str:
-    return QFileDialog.getExistingDirectory(parent, caption, _last_folder[0])
+    return file_dialogs.ask_folder(parent, caption, _last_folder[0])
 
 
 def ask_report_path(parent) -> str:
     start = str(Path(_last_folder[0] or Path.home()) / "report.html")
-    return QFileDialog.getSaveFileName(parent, "Export report", start, "Web page (*.html)")[0]
+    return file_dialogs.ask_save_file(parent, "Export report", start, ["Web page (*.html)"])[0]
 
 
 def _status(window, text: str) -> None:
@@ -149,8 +149,10 @@ def save_model(window, path: str | None = None):
     path = Path(path)
     if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
-    if not path.parent.is_dir():
-        warn(window, f"Cannot save to {path}: the folder {path.parent} does not exist.")
+    try:
+        prepare_folder(path.parent)  # a new folder typed into the dialog is created
+    except ExportError as exc:
+        warn(window, str(exc))
         return None
 
     def write():

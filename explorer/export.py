@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, QPoint, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QToolButton, QWidget
 
 from core.atomic import FolderNotWritable, write_atomic
 from explorer.figures import csv_bytes, npy_bytes, png_bytes
@@ -35,11 +35,17 @@ class ExportError(OSError):
 
 # --- writing files atomically ---------------------------------------------------------------------------------
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same folder and `os.replace`; never a half file."""
+    """Write `data` to `path` through a temp file in the same folder and `os.replace`; never a half file.
+
+    A folder that does not exist yet is created (with its parents)."""
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
-        raise ExportError(f"Cannot write {path.name}: the folder {folder} does not exist.")
+        from explorer.file_dialogs import create_folder
+
+        problem = create_folder(folder)  # exporting into a new folder is the usual case: make it
+        if problem:
+            raise ExportError(problem)
     try:
         write_atomic(path, lambda f: f.write(data))
     except FolderNotWritable as exc:
@@ -169,12 +175,16 @@ def copy_to_clipboard(widget: QWidget, scale: int = 2) -> QImage:
 # --- the dialogs, patchable in tests ---------------------------------------------------------------------------
 def ask_save_path(parent: QWidget | None, caption: str, start: str, filters: list[str]) -> tuple[str, str]:
     """The path and filter the user chose ("" if cancelled). Tests replace this function."""
-    return QFileDialog.getSaveFileName(parent, caption, start, ";;".join(filters), filters[0])
+    from explorer.file_dialogs import ask_save_file
+
+    return ask_save_file(parent, caption, start, filters, filters[0])
 
 
 def ask_folder(parent: QWidget | None, caption: str) -> str:
-    """A folder the user chose ("" if cancelled). Tests replace this function."""
-    return QFileDialog.getExistingDirectory(parent, caption, _last_folder[0])
+    """A folder the user chose, or typed and had created ("" if cancelled). Tests replace this function."""
+    from explorer.file_dialogs import ask_folder as folder_dialog
+
+    return folder_dialog(parent, caption, _last_folder[0])
 
 
 def warn(parent: QWidget | None, text: str) -> None:

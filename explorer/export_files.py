@@ -13,17 +13,17 @@ from explorer.figures import csv_bytes
 
 # --- every figure of a model, for the menu action and the command line ------------------------------------------
 def prepare_folder(outdir: str | Path) -> Path:
-    """The output folder, created if only it is missing; one sentence if it cannot be written to."""
+    """The output folder, created (with any missing parents) if it does not exist yet; one sentence if it cannot
+    be created or written to."""
+    from explorer.file_dialogs import create_folder
+
     outdir = Path(outdir).expanduser()
     if outdir.exists() and not outdir.is_dir():
         raise ExportError(f"Cannot export to {outdir}: it is a file, not a folder.")
     if not outdir.exists():
-        if not outdir.parent.is_dir():
-            raise ExportError(f"Cannot export to {outdir}: the folder {outdir.parent} does not exist.")
-        try:
-            outdir.mkdir()
-        except OSError as exc:
-            raise ExportError(f"Cannot create the folder {outdir}: {exc.strerror or exc}.") from None
+        problem = create_folder(outdir)
+        if problem:
+            raise ExportError(problem)
     if not os.access(outdir, os.W_OK | os.X_OK):
         raise ExportError(f"Cannot write into {outdir}: the folder is read-only; choose another folder.")
     return outdir
@@ -97,15 +97,16 @@ def export_command(argv: list[str]) -> int:
         prog="mnist-explorer export", description="Write every figure the app draws for a model, headless."
     )
     parser.add_argument("model", help="a model file written by the app or by `mnist-explorer train --save`")
-    parser.add_argument("outdir", help="the folder to write into (created if only it is missing)")
+    parser.add_argument("outdir", help="the folder to write into (created, with its parents, if missing)")
     parser.add_argument("--dataset", help="the test images to use (default: the model's own dataset)")
     args = parser.parse_args(argv)
 
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before the QApplication: no display needed
     from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        # Figures are drawn into images, never on screen: the offscreen platform needs no display, no X server
+        # and none of the xcb plugin's libraries, so a broken or absent display cannot abort the export.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
     from core import datasets
     from core.model_io import ModelError

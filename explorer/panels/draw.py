@@ -13,7 +13,6 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -35,7 +34,9 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 def ask_open_image(parent) -> str:
     """The picture file the user chose ("" if cancelled). Tests replace this function."""
-    return QFileDialog.getOpenFileName(parent, "Open a picture of a digit", "", IMAGE_FILTER)[0]
+    from explorer.file_dialogs import ask_open_file
+
+    return ask_open_file(parent, "Open a picture of a digit", "", IMAGE_FILTER)
 
 
 def read_image(path: str) -> np.ndarray:

@@ -164,14 +164,25 @@ def test_right_click_menus(qtbot, monkeypatch):
     assert len(shown) == 1
 
 
-def test_export_into_a_missing_folder_says_so(plot, tmp_path, monkeypatch):
+def test_export_into_a_missing_folder_creates_it(plot, tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr(export, "warn", lambda parent, text: shown.append(text))
-    target = tmp_path / "gone" / "curves.png"
+    target = tmp_path / "figs" / "new" / "curves.png"
+    monkeypatch.setattr(export, "ask_save_path", lambda *a: (str(target), "PNG image, 1x size (*.png)"))
+    written = export.export_dialog(plot, "curves", lambda: {"x": [1]})
+    assert shown == [] and written == [target, target.with_suffix(".csv")]
+    assert_real_png(target)
+
+
+def test_export_where_a_file_blocks_the_folder_says_so(plot, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(export, "warn", lambda parent, text: shown.append(text))
+    (tmp_path / "taken").write_text("x")
+    target = tmp_path / "taken" / "inside" / "curves.png"
     monkeypatch.setattr(export, "ask_save_path", lambda *a: (str(target), "PNG image, 1x size (*.png)"))
     assert export.export_dialog(plot, "curves", lambda: {"x": [1]}) == []
-    assert len(shown) == 1 and "does not exist" in shown[0]
-    assert not target.parent.exists()
+    assert len(shown) == 1 and "is a file" in shown[0] and "\n" not in shown[0]
+    assert (tmp_path / "taken").read_text() == "x"
 
 
 def test_cancelled_dialog_writes_nothing(plot, tmp_path, monkeypatch):
@@ -184,9 +195,18 @@ def test_cancelled_dialog_writes_nothing(plot, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def sigmoid_export(tmp_path_factory):
     model = trained("sigmoid")
-    outdir = tmp_path_factory.mktemp("export") / "figures"  # missing: export_all creates it
-    written = export.export_all(model, mnist(), outdir)
+    outdir = tmp_path_factory.mktemp("export") / "figures" / "new"  # missing with its parent: created
+    old = os.umask(0o022)
+    try:
+        written = export.export_all(model, mnist(), outdir)
+    finally:
+        os.umask(old)
     return model, outdir, written
+
+
+def test_exported_files_get_the_umasks_ordinary_mode(sigmoid_export):
+    _model, outdir, written = sigmoid_export
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: "0o644" for p in written}
 
 
 def test_export_all_writes_every_named_file(sigmoid_export):
@@ -267,12 +287,13 @@ def test_relu_network_exports_its_optimised_input(tmp_path):
 
 def test_bad_folders_get_one_sentence(tmp_path):
     model = trained("relu")
-    with pytest.raises(export.ExportError, match="does not exist"):
-        export.export_all(model, None, tmp_path / "no" / "such" / "folder")
     a_file = tmp_path / "taken"
     a_file.write_text("x")
     with pytest.raises(export.ExportError, match="is a file, not a folder"):
         export.export_all(model, None, a_file)
+    with pytest.raises(export.ExportError, match="part of that path is a file"):
+        export.export_all(model, None, a_file / "no" / "such" / "folder")
+    assert a_file.read_text() == "x"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
@@ -313,6 +334,21 @@ def test_cli_export_works_without_a_display(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in outdir.iterdir()) == sorted(NAMED)
     assert_real_png(outdir / "confusion.png")
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="file modes are POSIX")
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_cli_export_creates_a_new_folder_and_files_get_the_umasks_mode(tmp_path, umask, mode):
+    model_path = tmp_path / "model.npz"
+    save(model_path, trained("sigmoid"))
+    outdir = tmp_path / "figs" / "run 1"  # neither exists yet
+    env = {**_headless_env(tmp_path), "DISPLAY": ":99999", "QT_QPA_PLATFORM": "xcb"}  # a display that fails
+    cmd = [sys.executable, "-m", "explorer.app", "export", str(model_path), str(outdir)]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, umask=umask)
+    assert result.returncode == 0, result.stderr
+    files = sorted(outdir.iterdir())
+    assert sorted(p.name for p in files) == sorted(NAMED)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: oct(mode) for p in files}
 
 
 def test_cli_export_of_a_corrupt_model_is_one_line_and_status_2(tmp_path):

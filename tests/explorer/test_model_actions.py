@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -143,16 +144,38 @@ def test_model_whose_dataset_cannot_be_loaded_changes_nothing(window, qtbot, tmp
     assert _snapshot(window.state) == before
 
 
-def test_save_without_a_model_or_into_a_missing_folder_says_so(window, tmp_path, monkeypatch, messages):
+def test_save_without_a_model_or_where_a_file_blocks_the_folder_says_so(window, tmp_path, monkeypatch, messages):
     monkeypatch.setattr(
         actions, "ask_save_model", lambda parent, suggested: pytest.fail("no dialog expected")
     )
     assert actions.save_model(window) is None
     assert "no model to save" in messages[-1]
     window.state.add_loaded_run(trained("relu"), "trained")
-    assert actions.save_model(window, str(tmp_path / "missing" / "m.npz")) is None
-    assert "does not exist" in messages[-1]
-    assert not (tmp_path / "missing").exists()
+    (tmp_path / "taken").write_text("x")
+    assert actions.save_model(window, str(tmp_path / "taken" / "m.npz")) is None
+    assert "is a file" in messages[-1]
+    assert (tmp_path / "taken").read_text() == "x"
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="file modes are POSIX")
+def test_saves_and_exports_create_new_folders_with_the_umasks_mode(window, qtbot, tmp_path, monkeypatch, messages):
+    window.state.add_loaded_run(trained("sigmoid"), "rashid")
+    old = os.umask(0o022)
+    try:
+        model = tmp_path / "models" / "new" / "m.npz"
+        actions.save_model(window, str(model))
+        qtbot.waitUntil(model.exists, timeout=20_000)
+        actions.export_figures(window, str(tmp_path / "figs" / "a"))
+        qtbot.waitUntil(lambda: (tmp_path / "figs" / "a" / "report.html").exists(), timeout=60_000)
+        report = tmp_path / "reports" / "b" / "report.html"
+        actions.export_report(window, str(report))
+        qtbot.waitUntil(report.exists, timeout=60_000)
+        metrics = actions.export_run_metrics(window, str(tmp_path / "metrics" / "c"))
+    finally:
+        os.umask(old)
+    files = [model, report, *metrics, *(tmp_path / "figs" / "a").iterdir()]
+    assert len(files) == 4 + len(NAMED) and messages == []
+    assert {str(p): oct(p.stat().st_mode & 0o777) for p in files} == {str(p): "0o644" for p in files}
 
 
 def test_export_figures_and_report_actions(window, qtbot, tmp_path, monkeypatch, messages):
