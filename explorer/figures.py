@@ -45,7 +45,8 @@ class FigureData:
     mistake_images: np.ndarray | None = None  # uint8 (k, 28, 28), k <= MISTAKES_SHOWN
     true_labels: np.ndarray | None = None  # of the test images
     predicted: np.ndarray | None = None
-    confidence: np.ndarray | None = None  # the predicted class's probability per test image
+    confidence: np.ndarray | None = None  # the predicted class's probability (or sigmoid output) per test image
+    probabilities: bool = True  # softmax outputs; False: sigmoid activations, captioned as such, not as percent
     test_accuracy: float | None = None
     notes: list[str] = field(default_factory=list)  # why a figure is missing
 
@@ -105,6 +106,7 @@ def compute(model, dataset=None, progress=None) -> FigureData:
     y_pred = probs.argmax(axis=1)
     data.true_labels, data.predicted = y_true, y_pred
     data.confidence = probs[np.arange(len(y_pred)), y_pred].astype(np.float64)
+    data.probabilities = model.network.output == "softmax"
     data.confusion = insight.confusion_matrix(y_true, y_pred, n)
     data.mistakes = insight.misclassified(probs, y_true)
     data.mistake_images = np.asarray(dataset.test_images[data.mistakes[:MISTAKES_SHOWN]])
@@ -238,8 +240,10 @@ def render_mistakes(
     names: list[str],
     columns: int = 8,
     pixel: int = 4,
+    probabilities: bool = True,
 ) -> QImage:
-    """A grid of the most confident mistakes, each captioned "true -> predicted  confidence"."""
+    """A grid of the most confident mistakes, each captioned "true -> predicted  confidence" (a percentage for
+    softmax outputs; for sigmoid outputs the predicted class's activation, which is not a probability)."""
     count = len(images)
     side, caption, gap, top = 28 * pixel, 18, 10, 40
     columns = max(1, min(columns, count)) if count else columns
@@ -247,7 +251,10 @@ def render_mistakes(
     width = columns * (side + gap) + gap
     height = top + rows * (side + caption + gap) + gap
     image, painter = _canvas(width, height)
-    _title(painter, QRectF(0, 6, width, 28), "The most confident mistakes (test set)")
+    title = "The most confident mistakes (test set)"
+    if not probabilities:
+        title = "The most confident mistakes (test set; numbers: sigmoid output activations, not %)"
+    _title(painter, QRectF(0, 6, width, 28), title)
     if not count:
         painter.setFont(_font(13))
         painter.drawText(
@@ -259,7 +266,8 @@ def render_mistakes(
         y = top + (k // columns) * (side + caption + gap)
         painter.drawImage(x, y, colour_image(images[k], 0, 255, "grey", pixel))
         painter.setPen(QColor("#d62728"))
-        text = f"{names[true[k]][:6]} → {names[predicted[k]][:6]} {100 * confidence[k]:.1f}%"
+        value = f"{100 * confidence[k]:.1f}%" if probabilities else f"{confidence[k]:.2f}"
+        text = f"{names[true[k]][:6]} → {names[predicted[k]][:6]} {value}"
         painter.drawText(
             QRectF(x - gap / 2, y + side, side + gap, caption), Qt.AlignmentFlag.AlignCenter, text
         )
@@ -344,8 +352,9 @@ def render_files(data: FigureData) -> dict[str, bytes]:
     if data.mistakes is not None:
         shown = data.mistakes[:MISTAKES_SHOWN]
         picture = render_mistakes(
-            data.mistake_images, data.true_labels[shown], data.predicted[shown], data.confidence[shown], names
-        )
+            data.mistake_images, data.true_labels[shown], data.predicted[shown], data.confidence[shown], names,
+            probabilities=data.probabilities,
+        )  # fmt: skip
         files["misclassified.png"] = png_bytes(picture)
         every = data.mistakes
         files["misclassified.csv"] = csv_bytes(

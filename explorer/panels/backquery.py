@@ -5,6 +5,10 @@ the GUI thread). For any other network the optimised input takes its place: grad
 few hundred forward and backward passes per label, run in a worker. Each picture is fed forward again and the
 network's answer is shown under it. The pictures follow `state.modelChanged`, so they change at every epoch's end
 while training and whenever the epoch slider moves.
+
+The method follows the selected run: Rashid's back query for an all-sigmoid network, the optimised input for any
+other, chosen again whenever another run is selected, unless the user picked a method for that run (remembered
+per run). The line at the top says which method is shown and why.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -28,7 +31,8 @@ from core.preprocess import scaling_table
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
-from explorer.widgets.prob_bars import ProbabilityBars
+from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, short_output_text
+from explorer.widgets.tab_caption import TabCaption
 
 BACK_QUERY, OPTIMISED = "backquery", "optimised"
 SYNC_WEIGHTS = 1_000_000  # back queries of networks up to this many weights run on the GUI thread (~ms)
@@ -40,6 +44,23 @@ def input_range(model) -> tuple[float, float]:
     prep = model.preprocessing or {}
     table = scaling_table(prep.get("scaling", model.config.scaling), prep, np.float64)
     return float(table[0]), float(table[255])
+
+
+def describe(model, method: str, chosen: bool) -> str:
+    """The tab's one line: what it shows, with which method and why."""
+    if model is None:
+        return "Back query: the picture the network imagines for each label (train a model to see it)."
+    if method == BACK_QUERY:
+        why = "you chose it for this run" if chosen else "this network is all sigmoid"
+        return f"Back query: Rashid's method, because {why}: each label is run backwards into a picture."
+    net = model.network
+    if chosen:
+        why = "you chose it for this run"
+    elif len(net.weights) > 1:
+        why = f"this network has {net.activation} hidden layers and a {net.output} output, not all sigmoid"
+    else:
+        why = f"this network has a {net.output} output, not a sigmoid"
+    return f"Back query: the optimised input, because {why}: the picture that makes it surest of each label."
 
 
 def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float, hi: float) -> dict:
@@ -73,6 +94,7 @@ class BackQueryPanel(QWidget):
         self.display_range = (0.0, 1.0)
         self.selected_label = 0
         self._deferred = False  # a computation was asked for while the tab was hidden; showEvent runs it
+        self._chosen: dict = {}  # run key -> the method the user picked for that run (else automatic)
         self.job = LatestJob(self)
         self.job.done.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
@@ -120,18 +142,8 @@ class BackQueryPanel(QWidget):
         controls.addSpacing(12)
         controls.addWidget(self.status_label, 1)
 
-        self.notice = QLabel(self)
-        self.notice.setObjectName("backQueryNotice")
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("color: #8a5a00; padding: 2px 0;")
-        self.notice.hide()
-        self.switch_button = QPushButton("Show the optimised input", self)
-        self.switch_button.setToolTip("Switch to the method that works for every network")
-        self.switch_button.clicked.connect(lambda: self._set_method(OPTIMISED))
-        self.switch_button.hide()
-        notice_row = QHBoxLayout()
-        notice_row.addWidget(self.notice, 1)
-        notice_row.addWidget(self.switch_button)
+        # what the tab shows, which method and why, in one line (it follows the selected run)
+        self.notice = TabCaption(self, "backQueryNotice", describe(None, "", False))
 
         self._thumbnail_size = 84
         self.grid = ImageGrid(self, thumbnail_size=self._thumbnail_size)
@@ -159,14 +171,15 @@ class BackQueryPanel(QWidget):
         for button in self.export_buttons:
             controls.addWidget(button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
         layout.addLayout(controls)
-        layout.addLayout(notice_row)
         layout.addWidget(self.grid)
         layout.addLayout(detail, 1)
 
         self._debounce = QTimer(self, singleShot=True, interval=300)
         self._debounce.timeout.connect(self.recompute)
         self.method_combo.currentIndexChanged.connect(lambda _i: self.recompute())
+        self.method_combo.activated.connect(self._on_user_choice)  # the user's pick, not the automatic one
         self.steps_spin.valueChanged.connect(lambda _v: self._debounce.start())
         self.l2_spin.valueChanged.connect(lambda _v: self._debounce.start())
         for key in range(10):  # keys 0-9 enlarge that label's picture
@@ -190,10 +203,17 @@ class BackQueryPanel(QWidget):
         applies = model is not None and not insight.back_query_applies(model.network)
         item = self.method_combo.model().item(0)
         item.setEnabled(model is None or applies)
-        if model is not None and not applies and self.method == BACK_QUERY:
-            self._set_method(OPTIMISED)  # recomputes
+        if model is None:
+            self.recompute()
             return
-        self.recompute()
+        # Rashid's method where it applies, else the optimised input; the user's pick for this run wins
+        method = self._chosen.get(self._run_key(), BACK_QUERY if applies else OPTIMISED)
+        self._set_method(OPTIMISED if method == BACK_QUERY and not applies else method)  # recomputes
+
+    @property
+    def chosen_by_user(self) -> bool:
+        """Whether the method shown was picked by the user for the selected run (not chosen automatically)."""
+        return self._run_key() in self._chosen
 
     def select_label(self, label: int) -> None:
         if self.images is None or not 0 <= label < len(self.images):
@@ -204,31 +224,30 @@ class BackQueryPanel(QWidget):
         names = self._class_names()
         method = "back query" if self.shown_method == BACK_QUERY else "optimised input"
         self.large_view.set_title(f"{method} of {names[label]}")
-        self.bars.set_probabilities(self.probs[label], names, true_label=label)
+        self.bars.set_probabilities(
+            self.probs[label], names, true_label=label, activations=not is_probabilities(self.model)
+        )
 
     def recompute(self) -> None:
         model = self.model
         optimised = self.method == OPTIMISED
         for widget in (self.steps_spin, self.l2_spin, self.steps_label, self.l2_label):
             widget.setEnabled(optimised)
+        self.notice.setText(describe(model, self.method, self.chosen_by_user))
         if model is None:
             self.job.cancel()
             self.grid.set_empty_message(EMPTY_TEXT)
             self.large_view.set_empty_text(EMPTY_TEXT)
             self._show(None, None, "")
-            self._set_notice("")
             return
         net = model.network
-        why = insight.back_query_applies(net)
         if not optimised:
-            self._set_notice("")
             self.job.cancel()  # a pending optimised input is stale now
             if sum(w.size for w in net.weights) <= SYNC_WEIGHTS:
                 self._on_result(compute_back_queries(net, len(model.classes)))  # a few milliseconds
             else:
                 self._submit(compute_back_queries, net, len(model.classes))
             return
-        self._set_notice(why + " Showing the optimised input." if why else "", offer_switch=False)
         lo, hi = input_range(model)
         self._submit(
             compute_optimised, net, len(model.classes), self.steps_spin.value(), self.l2_spin.value(), lo, hi
@@ -276,10 +295,14 @@ class BackQueryPanel(QWidget):
         else:
             self.recompute()
 
-    def _set_notice(self, text: str, offer_switch: bool = True) -> None:
-        self.notice.setText(text)
-        self.notice.setVisible(bool(text))
-        self.switch_button.setVisible(bool(text) and offer_switch and self.method == BACK_QUERY)
+    def _run_key(self):
+        run = getattr(self.state, "selected_run", None)
+        return None if run is None else getattr(run, "run_id", id(run))
+
+    def _on_user_choice(self, _index: int) -> None:
+        if self.model is not None:
+            self._chosen[self._run_key()] = self.method
+            self.notice.setText(describe(self.model, self.method, True))
 
     def _class_names(self) -> list[str]:
         if self.model is not None:
@@ -317,7 +340,11 @@ class BackQueryPanel(QWidget):
         )
         names = self._class_names()
         predicted = probs.argmax(axis=1)
-        captions = [f"{names[k]}: sees {names[p]} {probs[k, p]:.0%}" for k, p in enumerate(predicted)]
+        as_probability = is_probabilities(self.model)
+        captions = [
+            f"{names[k]}: sees {names[p]} {short_output_text(probs[k, p], as_probability)}"
+            for k, p in enumerate(predicted)
+        ]
         self.grid.set_images(pixels, captions, marks=predicted == np.arange(len(images)))
         self.select_label(min(self.selected_label, len(images) - 1))
 

@@ -26,7 +26,7 @@ from explorer.export import attach_export
 from explorer.widgets.class_stats import ClassStats, while_alive
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
-from explorer.widgets.prob_bars import ProbabilityBars
+from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
 
 SPLITS = (("train", "Training set"), ("test", "Test set"))
 
@@ -371,9 +371,12 @@ class DatasetPanel(QWidget):
             names = [str(n) for n in model.classes]
         top = int(np.argmax(probs))
         verdict = "right" if top == label else "wrong"
-        self.prediction_label.setText(f"The network says {names[top]} ({100 * probs[top]:.1f}%): {verdict}")
+        as_probability = is_probabilities(model)
+        self.prediction_label.setText(
+            f"The network says {names[top]} ({output_text(probs[top], as_probability)}): {verdict}"
+        )
         self.prediction_label.setStyleSheet(f"color: {'#2ca02c' if top == label else '#d62728'};")
-        self.prob_bars.set_probabilities(probs, names, true_label=label)
+        self.prob_bars.set_probabilities(probs, names, true_label=label, activations=not as_probability)
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from core.digit import BOX, FIELD, ink_bbox, ink_image, prepare_digit, resample_area
 from explorer.widgets.canvas import CANVAS_SIDE, DEFAULT_PEN, DrawingCanvas
 from explorer.widgets.image_view import ImageView
-from explorer.widgets.prob_bars import ProbabilityBars
+from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
 
 THROTTLE_MS = 30  # at most one recomputation per 30 ms while the pointer moves
 NO_MODEL = "Train or load a model to see what it thinks"
@@ -69,11 +69,9 @@ def picture_to_canvas(picture: np.ndarray) -> np.ndarray:
 
 
 def class_probabilities(model, image_uint8: np.ndarray) -> np.ndarray:
-    """The model's probabilities for one 28x28 image; sigmoid outputs are normalised to sum to one."""
-    outputs = np.asarray(model.predict_proba(image_uint8[None]), dtype=np.float64)[0]
-    if model.network.output != "softmax" and outputs.sum() > 0:
-        outputs = outputs / outputs.sum()
-    return outputs
+    """The model's outputs for one 28x28 image: probabilities (softmax), or sigmoid activations as they are,
+    shown as activations like on every other tab (see explorer/widgets/prob_bars.py)."""
+    return np.asarray(model.predict_proba(image_uint8[None]), dtype=np.float64)[0]
 
 
 class DrawPanel(QWidget):
@@ -198,7 +196,8 @@ class DrawPanel(QWidget):
     def _probability_table(self):
         if self.probabilities is None:
             return None
-        return {"class": list(self._class_names()), "probability": self.probabilities.tolist()}
+        column = "probability" if is_probabilities(self._model) else "output activation"
+        return {"class": list(self._class_names()), column: self.probabilities.tolist()}
 
     # --- the drawing -> the prediction -----------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -226,9 +225,11 @@ class DrawPanel(QWidget):
             return
         self.probabilities = class_probabilities(model, self.prepared.image)
         top = int(np.argmax(self.probabilities))
-        self.bars.set_probabilities(self.probabilities, model.classes)
+        as_probability = is_probabilities(model)
+        self.bars.set_probabilities(self.probabilities, model.classes, activations=not as_probability)
         self.prediction_label.setText(
-            f"The network thinks: <b>{model.classes[top]}</b> ({100 * self.probabilities[top]:.1f}%)"
+            f"The network thinks: <b>{model.classes[top]}</b> "
+            f"({output_text(self.probabilities[top], as_probability)})"
         )
         self._show_back_query(top)
 

@@ -26,37 +26,14 @@ from PySide6.QtWidgets import (
 
 from core import insight
 from core.preprocess import scale_inputs
+from explorer.panels.errors_data import EMPTY_TEXT, METRIC_COLUMNS, describe, percent, score_test
 from explorer.widgets.confusion_matrix import ConfusionMatrixView
 from explorer.widgets.heatmap import Heatmap
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
-from explorer.widgets.prob_bars import ProbabilityBars
-
-EMPTY_TEXT = "Train a model to see the test images it gets wrong."
-METRIC_COLUMNS = ("Class", "Images", "Accuracy", "Precision", "Wrong")
-
-
-def score_test(model, images, labels) -> dict:
-    """Everything the panel shows about the test split, computed in a worker: the outputs, the predictions, the
-    confusion matrix, the mistakes (most confident first) and a caption per image."""
-    probs = model.predict_proba(images)
-    predicted = probs.argmax(axis=1)
-    names = [str(c) for c in model.classes]
-    short = [_short_name(name) for name in names]
-    confidence = probs[np.arange(len(probs)), predicted]
-    captions = [
-        f"{short[t]}→{short[p]} {c:.0%}" for t, p, c in zip(labels, predicted, confidence, strict=True)
-    ]
-    return {
-        "probs": probs,
-        "predicted": predicted,
-        "confusion": insight.confusion_matrix(labels, predicted, len(names)),
-        "wrong_order": insight.misclassified(probs, labels),
-        "scorecard": insight.scorecard(labels, predicted),
-        "captions": captions,
-        "wide": max(len(name) for name in short) > 2,  # room for "Pullover→Coat 97%"
-    }
+from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
+from explorer.widgets.tab_caption import TabCaption
 
 
 class ErrorsPanel(QWidget):
@@ -81,6 +58,7 @@ class ErrorsPanel(QWidget):
 
         self.scorecard = QLabel(EMPTY_TEXT, self)
         self.scorecard.setObjectName("scorecardLabel")
+        self.scorecard.setWordWrap(True)  # a long sentence must not widen the window past a 1280 px screen
         font = QFont(self.scorecard.font())
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
@@ -157,9 +135,12 @@ class ErrorsPanel(QWidget):
         self.wrong_grid.setObjectName("misclassifiedGrid")
         self.wrong_grid.set_empty_message(EMPTY_TEXT)
         self.wrong_grid.setToolTip(
-            "Every misclassified test image, the most confident mistakes first: true → predicted"
+            "Every misclassified test image, the most confident mistakes first: true → predicted, and how sure "
+            "the network was (a probability, or for a sigmoid output layer its activation)"
         )
         self.cell_grid = ImageGrid(self, thumbnail_size=56)
+        for grid in (self.wrong_grid, self.cell_grid):
+            grid.set_minimum_rows(2)  # a gallery one row high shows too little to browse
         self.cell_grid.setObjectName("confusionCellGrid")
         self.cell_grid.set_empty_message("Click a cell of the confusion matrix to list its images.")
         self.lists = QTabWidget(self)
@@ -173,7 +154,9 @@ class ErrorsPanel(QWidget):
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
         self._attach_exports(top)
+        self.notice = TabCaption(self, "errorsCaption", describe(None))
         layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
         layout.addLayout(top)
         layout.addWidget(lower, 1)
 
@@ -193,6 +176,7 @@ class ErrorsPanel(QWidget):
         """Re-evaluate the current model on the current dataset's test split (in a worker)."""
         model, dataset = self.state.model, self.state.dataset
         self.model, self.dataset = model, dataset
+        self.notice.setText(describe(model))
         if model is None or dataset is None:
             self.job.cancel()
             self._clear(EMPTY_TEXT)
@@ -260,8 +244,11 @@ class ErrorsPanel(QWidget):
         )
         self.saliency_view.set_data(insight.saliency(model.network, x[0], predicted).reshape(28, 28))
         self.saliency_view.set_outline(image)
-        self.saliency_view.set_title(f"Saliency of {names[predicted]} ({confidence:.0%})")
-        self.bars.set_probabilities(self.probs[index], names, true_label=true)
+        as_probability = is_probabilities(model)
+        self.saliency_view.set_title(
+            f"Saliency of {names[predicted]} ({output_text(confidence, as_probability, digits=0)})"
+        )
+        self.bars.set_probabilities(self.probs[index], names, true_label=true, activations=not as_probability)
 
     # --- internals -----------------------------------------------------------------------------------------
     def _names(self) -> list[str]:
@@ -329,8 +316,8 @@ class ErrorsPanel(QWidget):
             values = (
                 name,
                 f"{support:,}",
-                _percent(metrics["recall"][k]),
-                _percent(metrics["precision"][k]),
+                percent(metrics["recall"][k]),
+                percent(metrics["precision"][k]),
                 f"{support - int(self.confusion[k, k]):,}",
             )
             for column, value in enumerate(values):
@@ -376,15 +363,6 @@ class ErrorsPanel(QWidget):
             "predicted": [names[self.predicted[i]] for i in order],
             "confidence": [float(self.probs[i, self.predicted[i]]) for i in order],
         }
-
-
-def _short_name(name: str) -> str:
-    """A class name short enough for a thumbnail caption: "T-shirt/top" -> "T-shirt", "Ankle boot" -> "Ankle"."""
-    return name.split("/")[0].split(" ")[0][:8]
-
-
-def _percent(value: float) -> str:
-    return "–" if np.isnan(value) else f"{100 * value:.1f}%"
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -89,11 +87,13 @@ def test_prediction_appears_and_matches_the_model(panel, qtbot):
     panel.state.add_loaded_run(model, "rashid")
     stroke(qtbot, panel.canvas, [(140, 40), (140, 100), (140, 160), (140, 230)])  # a "1"
     probs = panel.bars.probabilities()
-    assert probs is not None and probs.sum() == pytest.approx(1.0)
     outputs = model.predict_proba(panel.prepared.image[None])[0].astype(np.float64)
-    np.testing.assert_allclose(probs, outputs / outputs.sum(), rtol=1e-6)
+    # a sigmoid output layer: its activations as they are, labelled as activations, never as percentages
+    np.testing.assert_allclose(probs, outputs, rtol=1e-6)
+    assert panel.bars.shows_activations()
     top = int(np.argmax(probs))
-    assert f"<b>{model.classes[top]}</b>" in panel.prediction_label.text()
+    assert f"<b>{model.classes[top]}</b> (output {outputs[top]:.2f})" in panel.prediction_label.text()
+    assert "%" not in panel.prediction_label.text() and "%" not in panel.bars.summary()
     # the back query of the guess, Rashid's (an all-sigmoid network): computed at once
     expected = insight.back_query(model.network, top, 10).reshape(28, 28)
     np.testing.assert_allclose(panel.query_view.image(), expected)
@@ -106,6 +106,9 @@ def test_optimised_input_comes_from_a_worker(panel, qtbot):
     stroke(qtbot, panel.canvas, [(90, 60), (190, 60), (150, 140), (120, 230)])  # a "7"
     top = panel.bars.top_class()
     assert top is not None
+    # softmax outputs are probabilities: they sum to 1 and are shown as percentages
+    assert panel.bars.probabilities().sum() == pytest.approx(1.0) and not panel.bars.shows_activations()
+    assert panel.prediction_label.text().endswith("%)")
     qtbot.waitUntil(lambda: panel.query_view.image() is not None, timeout=30_000)
     expected, kind = backquery(model, top)
     assert kind == "optimised input"
@@ -192,4 +195,7 @@ def test_model_change_drops_stale_back_query(panel, qtbot):
     np.testing.assert_allclose(panel.query_view.image(), expected)
     qtbot.wait(300)
     np.testing.assert_allclose(panel.query_view.image(), expected)  # still the current model's
-    assert math.isclose(float(panel.bars.probabilities().sum()), 1.0)
+    # and the bars are the current (sigmoid) model's outputs, labelled as activations
+    outputs = sigmoid.predict_proba(panel.prepared.image[None])[0].astype(np.float64)
+    np.testing.assert_allclose(panel.bars.probabilities(), outputs, rtol=1e-6)
+    assert panel.bars.shows_activations()

@@ -152,6 +152,50 @@ def test_backquery_panel_uses_the_optimised_input_for_relu_networks(qtbot, mnist
     qtbot.waitUntil(lambda: not panel.busy and np.abs(panel.images).sum() < before, timeout=120_000)
 
 
+def test_backquery_method_follows_the_selected_run_unless_the_user_chose(qtbot, mnist, rashid_epochs, dense_epochs):
+    from explorer.panels.backquery import BackQueryPanel
+
+    state = _state_with(mnist, dense_epochs)  # a ReLU run first, as in the issue
+    relu_run = state.selected_run
+    sigmoid_run = state.new_run(rashid_epochs[0][1].config)
+    for event, model in rashid_epochs:
+        state.add_epoch(sigmoid_run, event, model)
+    panel = BackQueryPanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def shows(method):
+        return panel.method == method and panel.method_combo.currentData() == method
+
+    assert shows("backquery") and "Rashid's method, because this network is all sigmoid" in panel.notice.text()
+    state.select_run(relu_run)
+    assert shows("optimised") and "relu hidden layers" in panel.notice.text()
+    state.select_run(sigmoid_run)  # back to the sigmoid run: back to Rashid's method, without a click
+    assert shows("backquery")
+    np.testing.assert_allclose(panel.images, insight.back_queries(sigmoid_run.snapshots[-1].network))
+    assert panel.bars.shows_activations()  # a sigmoid output: activations, not percentages
+
+    # the user picks the optimised input for the sigmoid run: kept for that run, not for the others
+    panel.method_combo.showPopup()
+    optimised_row = panel.method_combo.findData("optimised")
+    index = panel.method_combo.view().model().index(optimised_row, 0)
+    qtbot.mouseClick(
+        panel.method_combo.view().viewport(), Qt.MouseButton.LeftButton,
+        pos=panel.method_combo.view().visualRect(index).center(),
+    )  # fmt: skip
+    assert shows("optimised") and "you chose it for this run" in panel.notice.text()
+    state.select_run(relu_run)
+    assert shows("optimised") and "you chose" not in panel.notice.text()
+    state.select_run(sigmoid_run)
+    assert shows("optimised") and "you chose it for this run" in panel.notice.text()
+    state.select_epoch(1)  # another epoch of the same run keeps the choice
+    assert shows("optimised")
+    qtbot.waitUntil(lambda: panel.images is not None and not panel.busy, timeout=120_000)
+    panel.shutdown()
+
+
 # --- weights ----------------------------------------------------------------------------------------------------
 def test_weights_panel_templates_units_and_gradients(qtbot, mnist, dense_epochs):
     from explorer.panels.weights import WeightsPanel
@@ -273,6 +317,34 @@ def test_errors_panel_matrix_cells_and_mistakes(qtbot, mnist, dense_epochs):
     # row percentages: the cells read as a share of the true class
     panel.normalise_check.setChecked(True)
     assert view.cell_text(true, pred) == f"{100 * expected[true, pred] / expected[true].sum():.1f}"
+
+
+def test_errors_panel_labels_sigmoid_outputs_as_activations(qtbot, mnist, rashid_epochs, dense_epochs):
+    from explorer.panels.errors import ErrorsPanel
+
+    state = _state_with(mnist, rashid_epochs)
+    panel = ErrorsPanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(1300, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.confusion is not None, timeout=120_000)
+    first = int(panel.wrong_order[0])
+    outputs = state.model.predict_proba(mnist.test_images[first][None])[0]
+    assert outputs.sum() > 1.01 or outputs.sum() < 0.99  # sigmoid outputs: no distribution, so no percentages
+    caption = panel.wrong_grid.model.caption(first)
+    assert "%" not in caption and caption.endswith(f"{outputs.max():.2f}")
+    assert panel.bars.shows_activations() and "%" not in panel.bars.summary()
+    assert "output" in panel.saliency_view.title_label.text() and "%" not in panel.saliency_view.title_label.text()
+    assert "sigmoid output activation" in panel.notice.text()
+
+    dense = state.new_run(dense_epochs[0][1].config)  # a softmax run: probabilities, as percentages
+    for event, model in dense_epochs:
+        state.add_epoch(dense, event, model)
+    qtbot.waitUntil(lambda: panel.model is state.model and not panel.busy and panel.probs is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: panel.wrong_grid.model.caption(int(panel.wrong_order[0])).endswith("%"), timeout=60_000)
+    assert not panel.bars.shows_activations() and panel.bars.summary().endswith("%)")
+    assert "is its probability" in panel.notice.text() and "sigmoid" not in panel.notice.text()
 
 
 def test_errors_panel_says_why_for_another_dataset(qtbot, mnist, dense_epochs):

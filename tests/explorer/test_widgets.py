@@ -105,6 +105,20 @@ def test_probability_bars(qtbot):
         bars.set_probabilities(probs[:5], [str(i) for i in range(10)])
 
 
+def test_probability_bars_label_sigmoid_outputs_as_activations(qtbot):
+    bars = ProbabilityBars()
+    qtbot.addWidget(bars)
+    bars.resize(320, 260)
+    outputs = np.array([0.02, 0.05, 0.1, 0.93, 0.01, 0.2, 0.02, 0.03, 0.01, 0.04])  # sums to 1.41
+    bars.set_probabilities(outputs, [str(i) for i in range(10)], activations=True)
+    assert bars.shows_activations() and bars.summary() == "3 (output 0.93)"
+    assert "need not sum to 1" in bars.toolTip()
+    sigmoid = bars.grab().toImage()
+    bars.set_probabilities(outputs / outputs.sum(), [str(i) for i in range(10)])
+    assert not bars.shows_activations() and bars.summary() == "3 (66.0%)"
+    assert sigmoid != bars.grab().toImage()  # the note line and the values are drawn differently
+
+
 def test_image_view_shows_the_image_and_the_value_under_the_mouse(qtbot, images):
     view = ImageView(title="test")
     qtbot.addWidget(view)
