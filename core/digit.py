@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 FIELD = 28  # MNIST's image side
 BOX = 20  # the box the digit is fitted into, keeping its aspect
@@ -129,6 +128,8 @@ def fitted_shape(height: int, width: int, box: int = BOX) -> tuple[int, int]:
 
 def centring_offset(fitted: np.ndarray, field: int = FIELD, centre: float = CENTRE) -> tuple[int, int]:
     """The whole-pixel (row, column) placement of `fitted` that brings its centre of mass nearest to `centre`."""
+    from scipy import ndimage  # on first use: SciPy adds a noticeable part to the app's start
+
     com_row, com_col = ndimage.center_of_mass(fitted)
     return math.floor(centre - com_row + 0.5), math.floor(centre - com_col + 0.5)
 

@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
@@ -171,6 +170,13 @@ class Adam(Optimizer):
 _GER = {}  # BLAS ger by dtype (looking it up costs as much as a small update)
 
 
+def _blas_ger(w):
+    """BLAS ger for w's dtype (SciPy imported here, on first use: it adds a fifth of a second to the app's start)."""
+    from scipy.linalg.blas import get_blas_funcs
+
+    return get_blas_funcs("ger", (w,))
+
+
 def sgd_rank_one_update(weights, biases, inputs, deltas, lr: float, l2: float = 0.0) -> None:
     """Plain SGD for one sample (batch size 1) without gradient arrays: W_i -= lr (a_i d_i^T + l2 W_i) and
     b_i -= lr d_i, where a_i (1, inputs) is layer i's input and d_i (1, outputs) its dL/dz. Each weight update is one
@@ -179,7 +185,7 @@ def sgd_rank_one_update(weights, biases, inputs, deltas, lr: float, l2: float = 
         if l2 > 0:
             w *= 1.0 - lr * l2
         # W is C-ordered (in, out), so W.T is a Fortran-ordered (out, in) matrix that ger updates in place
-        ger = _GER.get(w.dtype) or _GER.setdefault(w.dtype, get_blas_funcs("ger", (w,)))
+        ger = _GER.get(w.dtype) or _GER.setdefault(w.dtype, _blas_ger(w))
         ger(-lr, d[0], a[0], a=w.T, overwrite_a=True)
         if b is not None:
             b -= lr * d[0]

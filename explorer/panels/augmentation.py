@@ -56,6 +56,7 @@ class AugmentationPanel(QWidget):
         self.render_count = 0  # how many times the preview rendered (the debounce test reads it)
         self.rotated: np.ndarray | None = None  # the rotated image now shown (float64, 28x28)
         self._batch_seed = 0
+        self._stale = False  # a render was asked for while the tab was hidden: done when it is shown
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_DELAY_MS)
         self._render_timer.timeout.connect(self.render_preview)
         self._build()
@@ -258,9 +259,27 @@ class AugmentationPanel(QWidget):
     def _update_angle_label(self) -> None:
         self.angle_label.setText(f"{self.angle_slider.value():+d}°")
 
+    def _hidden(self) -> bool:
+        """True (and the renders owed) while the tab is not shown: a hidden tab draws nothing, so the app's start
+        and every settings change skip three renders and SciPy's import until the tab is opened."""
+        if self.isVisible():
+            return False
+        self._stale = True
+        return True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.render_preview()
+            self._render_strip()
+            self.new_batch()
+
     def render_preview(self) -> None:
         """Original, rotated and difference at the slider's current angle, order and background."""
         self._render_timer.stop()
+        if self._hidden():
+            return
         self.render_count += 1
         picked = self.current_image()
         if picked is None:
@@ -294,6 +313,8 @@ class AugmentationPanel(QWidget):
         return degrees if degrees > 0 and getattr(config, "augment", "off") != "off" else 0.0
 
     def _render_strip(self) -> None:
+        if self._hidden():
+            return
         picked = self.current_image()
         training = self._training_range()
         degrees = training or float(self.degrees_spin.value())
@@ -314,6 +335,8 @@ class AugmentationPanel(QWidget):
         self.render_batch(np.random.default_rng(self._batch_seed))
 
     def render_batch(self, rng: np.random.Generator) -> None:
+        if self._hidden():
+            return
         self.batch_preview.render(self.state.dataset, self.state.config, rng)
 
     @property

@@ -36,6 +36,11 @@ class BlasStatus(QToolButton):
         super().__init__(parent, objectName="blasStatus")
         self.setAutoRaise(True)
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # the menu arrow beside the text, not drawn over its last letter
+        self.setStyleSheet(
+            "QToolButton { padding-right: 14px; }"
+            "QToolButton::menu-indicator { subcontrol-origin: padding; subcontrol-position: center right; }"
+        )
         self._name, self._maximum = _library()
         self._shown = None
         self._setting = thread_setting()

@@ -186,3 +186,17 @@ def test_experiment_stop(qtbot, panel):
     assert panel.state.runs[-1].status == "stopped"
     assert len(panel.state.runs) == 1  # the second run never started
     assert "Stopped" in experiment.status_label.text()
+
+
+def test_a_hidden_panel_renders_nothing_until_it_is_shown(qtbot, mnist):
+    state = AppState()
+    state.set_dataset(mnist)
+    state.set_config(TrainConfig(hidden=(16,), augment="random", rotate=10.0))
+    widget = AugmentationPanel(state)  # never shown yet, as the app's tabs other than Training at start
+    qtbot.addWidget(widget)
+    state.set_config(TrainConfig(hidden=(16,), augment="random", rotate=20.0))
+    assert widget.render_count == 0 and widget.rotated is None and widget.batch is None
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert widget.render_count == 1 and widget.rotated is not None and widget.batch is not None
+    assert "20°" in widget.strip_title.text()  # the settings as they are now, not as they were
