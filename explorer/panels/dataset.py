@@ -27,8 +27,19 @@ from explorer.widgets.class_stats import ClassStats, while_alive
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
+from explorer.widgets.tab_caption import TabCaption
 
 SPLITS = (("train", "Training set"), ("test", "Test set"))
+NO_MODEL_TEXT = "Train a model to see what the network predicts for this image"
+CLICK_TEXT = "Click an image to see what the network predicts for it"
+
+
+def describe(split: str, model) -> str:
+    """The tab's one line: what it shows for this split, and what the marks mean once a model exists."""
+    what = f"Dataset: every image of the {dict(SPLITS)[split].lower()} with its label"
+    if model is None:
+        return what + "; train a model to see what the network predicts for each."
+    return what + "; a green corner marks the ones the network gets right, a red one those it gets wrong."
 
 
 def split_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -92,13 +103,7 @@ class DatasetPanel(QWidget):
         label_label = QLabel("&Label:")
         label_label.setBuddy(self.label_combo)
         controls = QHBoxLayout()
-        for widget in (
-            split_label,
-            self.split_combo,
-            label_label,
-            self.label_combo,
-            self.misclassified_check,
-        ):
+        for widget in (split_label, self.split_combo, label_label, self.label_combo, self.misclassified_check):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.count_label)
@@ -119,7 +124,7 @@ class DatasetPanel(QWidget):
         self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prob_bars = ProbabilityBars(self)
         self.prob_bars.setObjectName("datasetProbBars")
-        self.prob_bars.set_empty_text("Train a model to see what the network predicts for this image")
+        self.prob_bars.set_empty_text(NO_MODEL_TEXT)
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 0, 0, 0)
@@ -133,11 +138,7 @@ class DatasetPanel(QWidget):
 
         self.stats = ClassStats(self)
         # Kept as attributes: tests and automation reach the plot and the grid through the panel.
-        self.stats_tabs, self.counts_plot, self.counts_bars = (
-            self.stats,
-            self.stats.counts_plot,
-            self.stats.counts_bars,
-        )
+        self.stats_tabs, self.counts_plot, self.counts_bars = self.stats, self.stats.counts_plot, self.stats.counts_bars
         self.means_grid = self.stats.means_grid
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -150,7 +151,9 @@ class DatasetPanel(QWidget):
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         main.setSizes([620, 380])
+        self.caption = TabCaption(self, "datasetCaption", describe(self.split, None))
         layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
         layout.addLayout(controls)
         layout.addWidget(main, 1)
 
@@ -173,8 +176,15 @@ class DatasetPanel(QWidget):
         self.label_combo.blockSignals(False)
         self._load_split()
 
+    def _describe(self) -> None:
+        model = self.state.model
+        self.caption.setText(describe(self.split, model))
+        # with a model, the empty bars ask for a click, not for training
+        self.prob_bars.set_empty_text(NO_MODEL_TEXT if model is None else CLICK_TEXT)
+
     def _on_split_changed(self) -> None:
         self.split = self.split_combo.currentData()
+        self._describe()
         self._token += 1
         self.predictions = None
         self.current_index = None
@@ -251,6 +261,7 @@ class DatasetPanel(QWidget):
 
     # --- predictions ---------------------------------------------------------------------------------------
     def _on_model_changed(self, model) -> None:
+        self._describe()
         self._token += 1
         self.predictions = None
         self.grid.set_marks(None)
@@ -379,30 +390,7 @@ class DatasetPanel(QWidget):
         self.prob_bars.set_probabilities(probs, names, true_label=label, activations=not as_probability)
 
 
-def main() -> int:
-    """`python -m explorer.panels.dataset`: the panel with MNIST and a short real training run."""
-    import sys
+if __name__ == "__main__":  # `python -m explorer.panels.dataset`: the panel with MNIST and a short real run
+    from explorer.panels._dataset_demo import main
 
-    from core.datasets import load
-    from core.model_io import Model
-    from core.training import EpochEvent, TrainConfig, Trainer
-    from explorer.state import AppState
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    state = AppState()
-    state.set_dataset(load(sys.argv[1] if len(sys.argv) > 1 else "mnist"))
-    panel = DatasetPanel(state)
-    panel.resize(1200, 800)
-    panel.show()
-    config = TrainConfig(epochs=1, train_limit=5000, hidden=(64,))
-    trainer = Trainer(config, state.dataset)
-    run = state.new_run(config, name="quick look")
-    for event in trainer.fit_iter():
-        if isinstance(event, EpochEvent):
-            model = Model.from_trainer(trainer, state.dataset)
-            state.add_epoch(run, event, model)
-    return app.exec()
-
-
-if __name__ == "__main__":
     raise SystemExit(main())

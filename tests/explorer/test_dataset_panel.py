@@ -107,6 +107,25 @@ def test_misclassified_filter_and_marks_with_a_trained_model(qtbot, panel, mnist
     assert "wrong" in panel.prediction_label.text()
 
 
+def test_sigmoid_outputs_are_labelled_as_activations(qtbot, panel, mnist):
+    from tests.explorer.trained_models import trained
+
+    sigmoid = trained("sigmoid")
+    panel.state.add_loaded_run(sigmoid, "rashid")
+    panel._show_image(7)
+    outputs = sigmoid.predict_proba(mnist.train_images[7][None])[0]
+    top = int(np.argmax(outputs))
+    assert f"({'output'} {outputs[top]:.2f})" in panel.prediction_label.text()
+    assert "%" not in panel.prediction_label.text() and panel.prob_bars.shows_activations()
+
+
+def test_the_bars_ask_for_a_click_not_for_training_when_a_model_exists(qtbot, panel, model):
+    assert "Train a model" in panel.prob_bars.summary() and "train a model" in panel.caption.text()
+    panel.state.add_loaded_run(model, "trained")
+    assert "Train a model" not in panel.prob_bars.summary() and "Click an image" in panel.prob_bars.summary()
+    assert "train a model" not in panel.caption.text() and "gets wrong" in panel.caption.text()
+
+
 def test_stale_predictions_are_dropped(qtbot, panel, mnist, model):
     token = panel._token
     panel.split_combo.setCurrentIndex(panel.split_combo.findData("test"))  # the split changed meanwhile
