@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6.QtCore import QByteArray, Qt, QThreadPool
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QThreadPool
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,6 +28,7 @@ from explorer.dataset_actions import DatasetActions
 from explorer.panels import panel_classes
 from explorer.panels.controls import ControlPanel
 from explorer.state import AppState
+from explorer.widgets.blas_status import BlasStatus
 from explorer.widgets.epoch_slider import EpochSlider
 from explorer.widgets.shortcuts import ShortcutsDialog
 from explorer.worker import TrainingController
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         self.epoch_slider = EpochSlider(self.state, self.toolbar)  # the epoch every insight panel shows
         self.toolbar.addWidget(self.epoch_slider)
         self.addToolBar(self.toolbar)
-        self.resize(1400, 900)
+        self.setGeometry(initial_geometry(QApplication.primaryScreen()))  # fits the screen, however scaled
 
         s = self.state
         s.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         s.pausedChanged.connect(lambda paused: self.action_pause.setText("&Resume" if paused else "&Pause"))
         self.control_panel.buttonsChanged.connect(self._sync_actions)
         self._sync_actions()
+        self.quit_question: QMessageBox | None = None  # open while "Quit while training?" waits for an answer
+        self._quit_confirmed = False
 
     def _add_panel(self, panel_class) -> None:
         try:
@@ -134,7 +137,7 @@ class MainWindow(QMainWindow):
         for name, (text, shortcut, function) in DELEGATED.items():
             slot = lambda _checked=False, f=function, t=text: self._delegate(f, t)  # noqa: E731
             self.delegated[name] = self._action(text, name, shortcut, slot, text.replace("&", "").rstrip("…"))
-        self.action_quit = self._action("&Quit", "actionQuit", "Ctrl+Q", self.close, "Quit MNIST Explorer")
+        self.action_quit = self._action("&Quit", "actionQuit", "Ctrl+Q", self.request_quit, "Quit MNIST Explorer")
         self.action_shortcuts = self._action("&Keyboard shortcuts", "actionShortcuts", "F1", self.show_shortcuts,
                                              "List the keyboard shortcuts")  # fmt: skip
         self.action_about = self._action(
@@ -189,10 +192,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.dataset_status = QLabel(objectName="datasetStatus")
-        self.blas_status = QLabel(blas_summary(), objectName="blasStatus")
-        self.blas_status.setToolTip(
-            "The BLAS library NumPy uses for the matrix products, and its thread count."
-        )
+        self.blas_status = BlasStatus(self.state)
         self.epoch_status = QLabel("no epoch trained yet", objectName="epochStatus")
         for label in (self.dataset_status, self.blas_status, self.epoch_status):
             label.setContentsMargins(8, 0, 8, 0)
@@ -218,10 +218,12 @@ class MainWindow(QMainWindow):
         self._shortcuts_dialog.raise_()
 
     def show_about(self) -> None:
+        from explorer.app import version  # the installed package's version (importlib.metadata)
+
         QMessageBox.about(
             self,
             f"About {APP_TITLE}",
-            f"<h3>{APP_TITLE}</h3><p>Watch a neural network written from scratch in NumPy learn MNIST and "
+            f"<h3>{APP_TITLE} {version()}</h3><p>Watch a neural network written from scratch in NumPy learn MNIST and "
             "Fashion-MNIST, and look inside it: back queries, weight templates, the digits it gets wrong.</p>"
             "<p>PySide6 · pyqtgraph · NumPy · SciPy. MNIST by Yann LeCun, Corinna Cortes and Christopher "
             "Burges; Fashion-MNIST by Zalando Research.</p>",
@@ -248,6 +250,7 @@ class MainWindow(QMainWindow):
         recipe = store.value("recipe") or None
         if config is not None:
             self.control_panel.restore(recipe, config)
+        self.state.open_run_store()  # the runs of earlier sessions come back; from now on every run is kept
         if store.value("window/geometry") is not None:
             self.restoreGeometry(_bytes(store.value("window/geometry")))
         if store.value("window/state") is not None:
@@ -279,7 +282,47 @@ class MainWindow(QMainWindow):
                 store.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())
         store.sync()
 
+    def request_quit(self) -> None:
+        """The Quit action: while a run trains, ask first (`ask_quit`); otherwise close."""
+        if self.state.training_runs:
+            self.ask_quit()
+        else:
+            self.close()
+
+    def ask_quit(self) -> QMessageBox:
+        """Ask "Stop and quit" or "Keep training" without blocking (the run trains on meanwhile); the box stays
+        reachable as `self.quit_question` until answered."""
+        if self.quit_question is not None:
+            return self.quit_question
+        names = [run.name for run in self.state.training_runs] or ["The run"]
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit while training?",
+                          f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} still training.", parent=self)  # fmt: skip
+        box.setObjectName("quitQuestion")
+        box.setInformativeText("Either way the epochs finished so far are kept: they are back in the runs list "
+                               "when the app starts again.")  # fmt: skip
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.finished.connect(lambda _result: self._on_quit_answer(box, stop))
+        self.quit_question = box
+        box.open()
+        return box
+
+    def _on_quit_answer(self, box: QMessageBox, stop_button) -> None:
+        self.quit_question = None
+        box.deleteLater()
+        if box.clickedButton() is stop_button:
+            self._quit_confirmed = True
+            self.close()
+
     def closeEvent(self, event) -> None:
+        # A close the user asked for (the title bar's button) while a run trains: ask first. A close from code
+        # (tests, automation, the answer "Stop and quit") goes ahead.
+        if event.spontaneous() and self.state.training_runs and not self._quit_confirmed:
+            event.ignore()
+            self.ask_quit()
+            return
         # Stop training first: the worker thread must end before the window (and its state) goes away. Ask now,
         # wait below, so the run winds down while the panels stop their own jobs.
         self.controller.request_shutdown()
@@ -293,6 +336,8 @@ class MainWindow(QMainWindow):
         if not self.controller.shutdown(timeout_ms=1000):
             print("warning: the training thread did not end within a second", file=sys.stderr)
         QThreadPool.globalInstance().waitForDone(3000)  # what is left: class means, a model being read
+        if not self.state.close_run_store(timeout=5.0):  # a run still training is saved as stopped
+            print("warning: the runs folder was still being written after 5 seconds", file=sys.stderr)
         try:
             self.save_session()
         except Exception:  # noqa: BLE001 - a settings file we cannot write must not block quitting
@@ -300,21 +345,25 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+PREFERRED_SIZE = QSize(1400, 900)
+FRAME_ALLOWANCE = QSize(16, 40)  # the window manager's borders and title bar, outside the window's own geometry
+
+
+def initial_geometry(screen) -> QRect:
+    """The first window: 1400x900 where the screen has room, else the screen's available area less the frame
+    (a 1920x1080 laptop at 150% gives Qt 1280x720), centred on it."""
+    if screen is None:
+        return QRect(0, 0, PREFERRED_SIZE.width(), PREFERRED_SIZE.height())
+    available = screen.availableGeometry()
+    size = PREFERRED_SIZE.boundedTo(available.size() - FRAME_ALLOWANCE)
+    rect = QRect(0, 0, size.width(), size.height())
+    rect.moveCenter(available.center())
+    rect.moveTop(max(available.top() + FRAME_ALLOWANCE.height() - 8, rect.top()))
+    return rect
+
+
 def _bytes(value) -> QByteArray:
     return value if isinstance(value, QByteArray) else QByteArray(value)
-
-
-def blas_summary() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    except Exception:  # noqa: BLE001
-        blas = []
-    if not blas:
-        return "BLAS: unknown"
-    first = blas[0]
-    return f"BLAS: {first.get('internal_api', '?')}, {first.get('num_threads', '?')} threads"
 
 
 def run_app(argv: list[str] | None = None) -> int:

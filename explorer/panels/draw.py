@@ -26,6 +26,7 @@ from core.digit import BOX, FIELD, ink_bbox, ink_image, prepare_digit, resample_
 from explorer.widgets.canvas import CANVAS_SIDE, DEFAULT_PEN, DrawingCanvas
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
+from explorer.widgets.tab_caption import TabCaption
 
 THROTTLE_MS = 30  # at most one recomputation per 30 ms while the pointer moves
 NO_MODEL = "Train or load a model to see what it thinks"
@@ -66,6 +67,16 @@ def picture_to_canvas(picture: np.ndarray) -> np.ndarray:
     r0, c0 = (CANVAS_SIDE - shape[0]) // 2, (CANVAS_SIDE - shape[1]) // 2
     canvas[r0 : r0 + shape[0], c0 : c0 + shape[1]] = fitted
     return np.clip(np.rint(canvas * 255), 0, 255).astype(np.uint8)
+
+
+def describe(model) -> str:
+    """The tab's one line: what to do here and what the numbers are."""
+    start = "Draw: write a digit with the mouse and see what the network makes of it, as you draw"
+    if model is None:
+        return start + " (train or load a model first)."
+    if is_probabilities(model):
+        return start + ": its probability for each digit."
+    return start + ": each digit's sigmoid output activation (0 to 1 each; they need not sum to 1)."
 
 
 def class_probabilities(model, image_uint8: np.ndarray) -> np.ndarray:
@@ -158,9 +169,13 @@ class DrawPanel(QWidget):
         right.addLayout(views, 1)
         right.addLayout(guess)
         right.addWidget(self.bars, 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 5)
-        layout.addLayout(right, 4)
+        self.caption = TabCaption(self, "drawCaption", describe(None))
+        columns = QHBoxLayout()
+        columns.addLayout(left, 5)
+        columns.addLayout(right, 4)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
+        layout.addLayout(columns, 1)
         self._attach_exports(views, guess)
 
         self._timer = QTimer(self)
@@ -235,6 +250,7 @@ class DrawPanel(QWidget):
 
     def _on_model_changed(self, model) -> None:
         self._model = model
+        self.caption.setText(describe(model))
         self._query_cache.clear()
         self.update_prediction()
 

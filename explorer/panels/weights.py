@@ -18,10 +18,21 @@ from core import insight
 from core.preprocess import scale_inputs
 from explorer.widgets.heatmap import Heatmap
 from explorer.widgets.latest_job import LatestJob
+from explorer.widgets.tab_caption import TabCaption
 from explorer.widgets.weight_gallery import WeightGallery
 
 TEMPLATE, GRADIENT = "template", "gradient"
 EMPTY_TEXT = "Train a model to see what its weights look for."
+
+
+def describe(model, label: str, by_strength: bool) -> str:
+    """The tab's one line: what the two halves show, and how the units are ordered."""
+    if model is None:
+        return "Weights: the pixels each label and each first-layer unit look for (train a model to see them)."
+    if len(model.network.weights) == 1:
+        return "Weights: the pixels each label's score adds up (red) or subtracts (blue); no hidden layer."
+    order = f"sorted by its link to {label}" if by_strength else "in unit order"
+    return f"Weights: what each label looks for (left) and what each first-layer unit looks for, {order} (right)."
 
 
 def compute_mean_gradients(model, images, labels) -> np.ndarray:
@@ -57,24 +68,17 @@ class WeightsPanel(QWidget):
         self.job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the gradients: {text}")
         )
-        self.templates_job = LatestJob(
-            self
-        )  # templates and unit strengths of each new model, off the GUI thread
+        self.templates_job = LatestJob(self)  # templates and unit strengths of each new model, off the GUI thread
         self.templates_job.done.connect(self._on_templates)
         self.templates_job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the templates: {text}")
         )
-        self.job.busyChanged.connect(
-            lambda busy: self.status_label.setText(
-                "Averaging input gradients over the test images…" if busy else ""
-            )
-        )
+        averaging = "Averaging input gradients over the test images…"
+        self.job.busyChanged.connect(lambda busy: self.status_label.setText(averaging if busy else ""))
 
         self.label_combo = QComboBox(self)
         self.label_combo.setObjectName("weightsLabelCombo")
-        self.label_combo.setToolTip(
-            "The label whose template is shown large and by which the units are sorted"
-        )
+        self.label_combo.setToolTip("The label whose template is shown large and by which the units are sorted")
         self.view_combo = QComboBox(self)
         self.view_combo.setObjectName("weightsViewCombo")
         self.view_combo.addItem("Linearised template", TEMPLATE)
@@ -103,6 +107,12 @@ class WeightsPanel(QWidget):
             controls.addWidget(widget)
             controls.addSpacing(10)
         controls.addWidget(self.status_label, 1)
+        # The row must fit a 1280 px screen beside the controls: the combos may shorten (their lists do not),
+        # and the status wraps rather than widening the window.
+        for combo in (self.view_combo, self.sort_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        self.status_label.setWordWrap(True)
 
         self.label_strip = WeightGallery(self, columns=10)
         self.label_strip.setObjectName("weightsLabelStrip")
@@ -154,7 +164,9 @@ class WeightsPanel(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         self._attach_exports(controls)
+        self.caption = TabCaption(self, "weightsCaption", describe(None, "", True))
         layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
 
@@ -330,6 +342,8 @@ class WeightsPanel(QWidget):
 
     def _refresh_gallery(self) -> None:
         model, strength = self.model, self.strength
+        label = str(model.classes[self.label]) if model is not None else ""
+        self.caption.setText(describe(model, label, self.sort_combo.currentData() == "strength"))
         if model is None or strength is None:
             self.gallery.set_tiles(None)
             self.units_title.setText("")

@@ -216,13 +216,22 @@ def test_weights_panel_templates_units_and_gradients(qtbot, mnist, dense_epochs)
     # choosing label 7 sorts the 512 units by their outgoing weight to 7, strongest first
     panel.label_combo.setCurrentIndex(7)
     np.testing.assert_allclose(panel.heatmap.data(), (w0 @ w1)[:, 7].reshape(28, 28), rtol=1e-6)
+    assert "first-layer unit looks for, sorted by its link to 7" in panel.caption.text()
     order = panel.gallery.order()
     assert sorted(order) == list(range(512))
     assert np.all(np.diff(w1[order, 7]) <= 0)
-    # the 512-tile mosaic is coloured in a worker and drawn when it comes back: 23 columns of 28+2 pixels
+    # 512 tiles are noise at their size: the gallery shows the 64 strongest (8 columns of 28+2 pixels) and
+    # offers the rest; all 512 are coloured in a worker and drawn when they come back: 23 columns
+    assert list(panel.gallery.shown_order()) == list(order[:64])
+    assert panel.gallery.header.isVisible() and panel.gallery.count_label.text() == "64 of 512 shown"
+    mosaic = panel.gallery.image_item.image
+    assert mosaic is not None and mosaic.shape == (8 * 30 - 2, 8 * 30 - 2, 3)
+    panel.gallery.show_combo.setCurrentIndex(panel.gallery.show_combo.findData(0))
+    panel.gallery.show_combo.activated.emit(panel.gallery.show_combo.currentIndex())
     qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)
     mosaic = panel.gallery.image_item.image
     assert mosaic is not None and mosaic.shape == (23 * 30 - 2, 23 * 30 - 2, 3)
+    assert len(panel.gallery.shown_order()) == 512
 
     # clicking a unit in the gallery shows its weights large with its strongest links
     unit = int(order[5])

@@ -98,3 +98,17 @@ def test_the_loader_names_the_library_a_plugin_lacks(tmp_path):
     plugin = display_check.xcb_plugin_path()
     if plugin is not None:  # this machine's own xcb plugin loads (CI installs its libraries)
         assert display_check.missing_library(plugin) == ""
+
+
+def test_about_names_the_installed_version(qtbot, monkeypatch):
+    from importlib import metadata
+
+    from explorer import main_window
+    from explorer.app import build_window
+
+    shown = []
+    monkeypatch.setattr(main_window.QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    window = build_window()
+    qtbot.addWidget(window)
+    window.show_about()
+    assert len(shown) == 1 and f"MNIST Explorer {metadata.version('mnist-explorer')}</h3>" in shown[0]
