@@ -38,87 +38,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.network import forward_layers, log_prob_gradient, output_function
+
 RASHID_LOW, RASHID_HIGH = 0.01, 0.99
-LEAKY_SLOPE = 0.01  # core.network's leaky ReLU slope for negative inputs
 _CHUNK = 2048
 
 
-# --- forward and backward --------------------------------------------------------------------------------------
-def _hidden(z: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "sigmoid":
-        return _sigmoid(z)
-    if activation == "tanh":
-        return np.tanh(z)
-    if activation == "relu":
-        return np.maximum(z, 0)
-    if activation == "leaky-relu":
-        return np.where(z > 0, z, LEAKY_SLOPE * z)
-    raise ValueError(f"unknown activation {activation!r}")
-
-
-def _hidden_derivative(z: np.ndarray, a: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "sigmoid":
-        return a * (1 - a)
-    if activation == "tanh":
-        return 1 - a * a
-    if activation == "relu":
-        return (z > 0).astype(z.dtype)
-    if activation == "leaky-relu":
-        return np.where(z > 0, 1, LEAKY_SLOPE).astype(z.dtype)
-    raise ValueError(f"unknown activation {activation!r}")
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * z))  # the same as 1 / (1 + exp(-z)), without overflow warnings
-
-
-def _output(z: np.ndarray, output: str) -> np.ndarray:
-    if output == "softmax":
-        e = np.exp(z - z.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-    if output == "sigmoid":
-        return _sigmoid(z)
-    raise ValueError(f"unknown output {output!r}")
-
-
+# --- forward and backward: core.network's one numeric path ---------------------------------------------------------
 def forward(net, x: np.ndarray) -> np.ndarray:
     """The network's outputs (softmax probabilities or sigmoid outputs) for scaled inputs ``x`` (N, 784)."""
-    return _forward_layers(net, np.atleast_2d(x))[1][-1]
-
-
-def _forward_layers(net, x: np.ndarray):
-    """Pre-activations ``z_i`` and activations ``a_i`` (a_0 = x) of every layer."""
-    dtype = net.weights[0].dtype
-    a = np.asarray(x, dtype=dtype)
-    zs, activations = [], [a]
-    last = len(net.weights) - 1
-    for i, w in enumerate(net.weights):
-        z = a @ w
-        b = net.biases[i] if net.biases is not None else None
-        if b is not None:
-            z = z + b
-        a = _output(z, net.output) if i == last else _hidden(z, net.activation)
-        zs.append(z)
-        activations.append(a)
-    return zs, activations
-
-
-def _input_gradient(net, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """d log p(labels[n] | x[n]) / d x[n] for every row of ``x`` (N, 784)."""
-    zs, acts = _forward_layers(net, x)
-    out = acts[-1]
-    n = len(x)
-    rows = np.arange(n)
-    if net.output == "softmax":
-        delta = -out
-        delta[rows, labels] += 1
-    else:  # sigmoid outputs, normalised to probabilities
-        total = out.sum(axis=1, keepdims=True)
-        delta = -out * (1 - out) / total
-        delta[rows, labels] += 1 - out[rows, labels]
-    for i in range(len(net.weights) - 1, 0, -1):
-        delta = (delta @ net.weights[i].T) * _hidden_derivative(zs[i - 1], acts[i], net.activation)
-    return delta @ net.weights[0].T
+    return output_function(forward_layers(net, np.atleast_2d(x))[1], net.output)
 
 
 def input_gradient(net, x: np.ndarray, label) -> np.ndarray:
@@ -126,7 +55,7 @@ def input_gradient(net, x: np.ndarray, label) -> np.ndarray:
     x = np.atleast_2d(np.asarray(x))
     labels = np.broadcast_to(np.asarray(label, dtype=np.intp), (len(x),))
     parts = [
-        _input_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK]) for s in range(0, len(x), _CHUNK)
+        log_prob_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK]) for s in range(0, len(x), _CHUNK)
     ]
     return np.concatenate(parts) if parts else np.zeros((0, x.shape[1]), dtype=net.weights[0].dtype)
 
@@ -219,7 +148,7 @@ def optimised_input(
     v = np.zeros(n_inputs)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for t in range(1, int(steps) + 1):
-        grad = _input_gradient(net, x[None, :], np.array([label]))[0].astype(np.float64) - 2 * l2 * x
+        grad = log_prob_gradient(net, x[None, :], np.array([label]))[0].astype(np.float64) - 2 * l2 * x
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * grad * grad
         step = (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
@@ -255,7 +184,7 @@ def mean_input_gradient(net, x: np.ndarray, labels: np.ndarray, label: int) -> n
     total = np.zeros(net.weights[0].shape[0])
     for s in range(0, rows.size, _CHUNK):
         chunk = rows[s : s + _CHUNK]
-        total += _input_gradient(net, x[chunk], np.full(chunk.size, label)).sum(axis=0, dtype=np.float64)
+        total += log_prob_gradient(net, x[chunk], np.full(chunk.size, label)).sum(axis=0, dtype=np.float64)
     return total / rows.size
 
 
@@ -264,7 +193,7 @@ def mean_input_gradients(net, x: np.ndarray, labels: np.ndarray, n_classes: int)
     labels = np.asarray(labels, dtype=np.intp)
     totals = np.zeros((n_classes, net.weights[0].shape[0]))
     for s in range(0, len(x), _CHUNK):
-        grads = _input_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK])
+        grads = log_prob_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK])
         np.add.at(totals, labels[s : s + _CHUNK], grads.astype(np.float64))
     counts = np.bincount(labels, minlength=n_classes)[:, None]
     return np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
@@ -272,7 +201,7 @@ def mean_input_gradients(net, x: np.ndarray, labels: np.ndarray, n_classes: int)
 
 def saliency(net, x_one: np.ndarray, label: int) -> np.ndarray:
     """The input gradient of log p(label) for one scaled image (784,): which pixels would raise or lower it."""
-    return _input_gradient(net, np.asarray(x_one).reshape(1, -1), np.array([label]))[0]
+    return log_prob_gradient(net, np.asarray(x_one).reshape(1, -1), np.array([label]))[0]
 
 
 # --- errors --------------------------------------------------------------------------------------------------------

@@ -81,17 +81,7 @@ class Network:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Output probabilities (softmax) or sigmoid outputs, shape (N, classes), for scaled inputs (N, inputs)."""
-        a = np.asarray(x, dtype=self.dtype)
-        a = a.reshape(1, -1) if a.ndim == 1 else a
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            z = a @ w
-            if b is not None:
-                z += b
-            if i < len(self.weights) - 1:
-                a = _activate(z, self.activation)
-            else:
-                a = _softmax(z) if self.output == "softmax" else expit(z, out=z)
-        return a
+        return output_function(forward_layers(self, x)[1], self.output)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The most likely class of each input, shape (N,)."""
@@ -271,29 +261,49 @@ def grads_from_deltas(net: Network, inputs, deltas, l2=0.0, workspace=None):
     return ws.grads_W, ws.grads_b
 
 
-def input_gradient(net: Network, x, label: int) -> np.ndarray:
-    """d log p(label) / dx for each input row, shape like x: which pixels would raise the label's score."""
-    x = np.asarray(x, dtype=net.dtype)
-    single = x.ndim == 1
-    x = x.reshape(1, -1) if single else x
-    acts = [x]
+def forward_layers(net, x) -> tuple[list[np.ndarray], np.ndarray]:
+    """The forward pass, layer by layer: each layer's input a_0 = x, a_1 = f(a_0 W_0 + b_0), ..., a_(L-1), and
+    the last layer's logits z = a_(L-1) W_(L-1) + b_(L-1), its output function not applied (the losses and
+    gradients want the logits). Works for any object with weights, biases, activation and output. The trainer's
+    hot path (`loss_and_deltas`) does the same steps into preallocated buffers."""
+    a = np.asarray(x, dtype=net.weights[0].dtype)
+    a = a.reshape(1, -1) if a.ndim == 1 else a
+    inputs, last = [a], len(net.weights) - 1
     for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        z = acts[-1] @ w
+        z = a @ w
         if b is not None:
             z += b
-        acts.append(_activate(z, net.activation) if i < len(net.weights) - 1 else z)
-    z = acts[-1]
-    delta = np.zeros_like(z)
-    if net.output == "softmax":  # d log p_y / dz = onehot(y) - p
-        delta -= _softmax(z.copy())
-        delta[:, label] += 1.0
-    else:  # d log sigmoid(z_y) / dz_y = 1 - o_y
-        delta[:, label] = 1.0 - expit(z[:, label])
-    for i in range(len(net.weights) - 1, -1, -1):
+        if i == last:
+            return inputs, z
+        a = _activate(z, net.activation)
+        inputs.append(a)
+    raise ValueError("A network needs at least one layer.")
+
+
+def output_function(z: np.ndarray, output: str) -> np.ndarray:
+    """The output layer's function of the logits, in place: softmax probabilities or sigmoid outputs."""
+    return _softmax(z) if output == "softmax" else expit(z, out=z)
+
+
+def log_prob_gradient(net, x, labels) -> np.ndarray:
+    """d log p(labels[n] | x[n]) / d x[n] for every row of the scaled inputs x (N, inputs): which pixels would
+    raise the label's probability. Sigmoid outputs s are normalised to probabilities p = s / sum(s), so raising
+    one label means lowering the others: d log p_k / dz_j = [j = k] (1 - s_k) - s_j (1 - s_j) / sum(s); for
+    softmax, d log p_k / dz = e_k - p. The chain rule carries it back through the hidden layers."""
+    inputs, z = forward_layers(net, x)
+    out = output_function(z, net.output)
+    rows = np.arange(len(out))
+    labels = np.broadcast_to(np.asarray(labels, dtype=np.intp), (len(out),))
+    if net.output == "softmax":
+        delta = -out
+        delta[rows, labels] += 1
+    else:
+        delta = -out * (1 - out) / out.sum(axis=1, keepdims=True)
+        delta[rows, labels] += 1 - out[rows, labels]
+    for i in range(len(net.weights) - 1, 0, -1):
         delta = delta @ net.weights[i].T
-        if i > 0:
-            _activation_backward(delta, acts[i], net.activation, np.empty_like(delta))
-    return delta[0] if single else delta
+        _activation_backward(delta, inputs[i], net.activation, np.empty_like(delta))
+    return delta @ net.weights[0].T
 
 
 # --- the pieces, in place where it saves copies ---
@@ -388,14 +398,7 @@ def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 40
     outputs = np.empty((len(x), net.layer_sizes[-1]), net.dtype)
     total = 0.0
     for s in range(0, len(x), chunk):
-        a = x[s : s + chunk]
-        for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-            z = a @ w
-            if b is not None:
-                z += b
-            a = _activate(z, net.activation) if i < len(net.weights) - 1 else z
+        z = forward_layers(net, x[s : s + chunk])[1]
         out = outputs[s : s + chunk]
-        total += len(a) * _output_loss_delta(
-            a, targets[s : s + chunk], net.output, loss, out, np.empty_like(a)
-        )
+        total += len(z) * _output_loss_delta(z, targets[s : s + chunk], net.output, loss, out, np.empty_like(z))
     return total / max(1, len(x)), outputs
