@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from explorer.settings import thread_setting
-from tests.explorer.gui_helpers import find, open_window, quick_settings, wait_batches, wait_finished
+from tests.explorer.gui_helpers import find, open_window, quick_settings, wait_finished
 
 
 @pytest.fixture
