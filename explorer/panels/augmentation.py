@@ -68,6 +68,51 @@ class AugmentationPanel(QWidget):
 
     # --- construction --------------------------------------------------------------------------------------
     def _build(self) -> None:
+        self._build_picker()
+        pick, knobs = self._picker_rows()
+        self._build_views()
+        pick.addWidget(attach_export(self.preview_box, "rotation_preview", self._preview_data))
+
+        strip_head = self._build_strip()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(pick)
+        left_layout.addLayout(knobs)
+        left_layout.addWidget(self.preview_box, 2)
+        left_layout.addLayout(strip_head)
+        left_layout.addWidget(self.strip_grid)
+        left_layout.addWidget(self.batch_preview, 2)
+
+        settings = self._build_settings()
+        self.experiment = RotationExperiment(self.state, self)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(settings)
+        right_layout.addWidget(self.experiment, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([760, 440])
+        layout = QGridLayout(self)
+        layout.addWidget(splitter, 0, 0)
+
+        self.angle_slider.valueChanged.connect(self._schedule_render)
+        self.order_spin.valueChanged.connect(self._schedule_render)
+        self.cval_spin.valueChanged.connect(self._schedule_render)
+        self.index_spin.valueChanged.connect(self._on_index_changed)
+        self.split_combo.currentIndexChanged.connect(self._on_split_changed)
+        self.new_batch_button.clicked.connect(self.new_batch)
+        self.mode_combo.currentIndexChanged.connect(self._publish_config)
+        self.degrees_spin.valueChanged.connect(self._publish_config)
+        self._update_angle_label()
+
+    def _build_picker(self) -> None:
+        """The image picker (split, index) and the rotation's knobs (angle, order, background)."""
         self.split_combo = QComboBox(objectName="augmentSplitCombo")
         self.split_combo.addItem("Training set", "train")
         self.split_combo.addItem("Test set", "test")
@@ -100,6 +145,8 @@ class AugmentationPanel(QWidget):
             "The pixel value (0-255) for the corners that rotate in from outside the image; 0 (black) matches the "
             "digits' background"
         )
+
+    def _picker_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
         pick = QHBoxLayout()
         for widget in (QLabel("Image:"), self.split_combo, QLabel("#"), self.index_spin):
             pick.addWidget(widget)
@@ -115,7 +162,10 @@ class AugmentationPanel(QWidget):
         knobs.addWidget(self.angle_slider, 1)
         for widget in (self.angle_label, order_text, self.order_spin, background_text, self.cval_spin):
             knobs.addWidget(widget)
+        return pick, knobs
 
+    def _build_views(self) -> None:
+        """Original, rotated and difference side by side, in `preview_box` (exported as one figure)."""
         self.original_view = ImageView(self, title="Original")
         self.original_view.setObjectName("originalView")
         self.rotated_view = ImageView(self, title="Rotated")
@@ -130,8 +180,9 @@ class AugmentationPanel(QWidget):
         views.setContentsMargins(0, 0, 0, 0)
         for view in (self.original_view, self.rotated_view, self.difference_view):
             views.addWidget(view)
-        pick.addWidget(attach_export(self.preview_box, "rotation_preview", self._preview_data))
 
+    def _build_strip(self) -> QHBoxLayout:
+        """The angle strip and the batch preview; returns the strip's title row (title and export)."""
         self.strip_grid = ImageGrid(self, thumbnail_size=52)
         self.strip_grid.setObjectName("angleStrip")
         self.strip_grid.setToolTip(
@@ -149,17 +200,10 @@ class AugmentationPanel(QWidget):
         strip_head.addWidget(
             attach_export(self.strip_grid, "rotation_strip", lambda: self.strip_grid.model.images)
         )
+        return strip_head
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(pick)
-        left_layout.addLayout(knobs)
-        left_layout.addWidget(self.preview_box, 2)
-        left_layout.addLayout(strip_head)
-        left_layout.addWidget(self.strip_grid)
-        left_layout.addWidget(self.batch_preview, 2)
-
+    def _build_settings(self) -> QGroupBox:
+        """The training's augmentation setting (shared with the control panel's Rotation)."""
         self.mode_combo = QComboBox(objectName="augmentModeCombo")
         for key, text in MODES:
             self.mode_combo.addItem(text, key)
@@ -180,32 +224,7 @@ class AugmentationPanel(QWidget):
         form.addRow("&Scheme", self.mode_combo)
         form.addRow("&Range ±N", self.degrees_spin)
         form.addRow(self.config_note)
-
-        self.experiment = RotationExperiment(self.state, self)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(settings)
-        right_layout.addWidget(self.experiment, 1)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([760, 440])
-        layout = QGridLayout(self)
-        layout.addWidget(splitter, 0, 0)
-
-        self.angle_slider.valueChanged.connect(self._schedule_render)
-        self.order_spin.valueChanged.connect(self._schedule_render)
-        self.cval_spin.valueChanged.connect(self._schedule_render)
-        self.index_spin.valueChanged.connect(self._on_index_changed)
-        self.split_combo.currentIndexChanged.connect(self._on_split_changed)
-        self.new_batch_button.clicked.connect(self.new_batch)
-        self.mode_combo.currentIndexChanged.connect(self._publish_config)
-        self.degrees_spin.valueChanged.connect(self._publish_config)
-        self._update_angle_label()
+        return settings
 
     # --- the image ---------------------------------------------------------------------------------------------
     def _images(self) -> tuple[np.ndarray, np.ndarray] | None:
