@@ -6,120 +6,35 @@ which emit the matching signal, so every view follows.
 
 The "current model" is what the insight panels draw: the selected run's network at the selected epoch. While a run
 trains, the selection follows the newest epoch unless the user has moved the epoch slider.
+
+Runs are kept (`open_run_store`, called when the main window restores the session): every change to a run made
+here (a new epoch, its end, a rename, a tick, its removal) is written to the runs folder by `core.run_store` on a
+background thread, and the runs come back at the next launch.
+
+Which runs' curves are shown (`Run.visible`): the user's own tick when they gave one; otherwise a new run and the
+run that was selected when it started, so two runs are compared by default, not every run ever trained; selecting
+a run shows it too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import re
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-RUN_COLOURS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-]
+from core import run_store
+from explorer.runs import (
+    RUN_COLOURS,
+    GrowingArray,
+    Run,
+    new_curve_points,
+    restored_run,
+    run_colour,
+    run_record,
+)
 
-
-class GrowingArray:
-    """A 1-D float64 array that grows by doubling its capacity; `.array` is a view of the filled part.
-
-    It reads like a list (len, indexing, iteration, np.asarray) so code that treated the curves as lists still works.
-    """
-
-    __slots__ = ("_data", "_size")
-
-    def __init__(self, capacity: int = 1024):
-        self._data = np.empty(max(int(capacity), 1), dtype=np.float64)
-        self._size = 0
-
-    def extend(self, values) -> None:
-        values = np.asarray(values, dtype=np.float64).ravel()
-        end = self._size + values.size
-        if end > self._data.size:
-            grown = np.empty(max(end, 2 * self._data.size), dtype=np.float64)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : end] = values
-        self._size = end
-
-    def append(self, value: float) -> None:
-        self.extend((value,))
-
-    def clear(self) -> None:
-        self._size = 0
-
-    @property
-    def array(self) -> np.ndarray:
-        return self._data[: self._size]
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, index):
-        return self.array[index]
-
-    def __iter__(self):
-        return iter(self.array)
-
-    def __array__(self, dtype=None, copy=None):
-        view = self.array
-        if dtype is not None and np.dtype(dtype) != view.dtype:
-            return view.astype(dtype)
-        return view.copy() if copy else view
-
-    def __repr__(self) -> str:
-        return f"GrowingArray({self.array!r})"
-
-
-@dataclass
-class Run:
-    """One training run: its settings, its curves, and its per-epoch weights."""
-
-    run_id: int
-    name: str
-    config: Any  # core.training.TrainConfig
-    colour: str
-    dataset: str = ""
-    visible: bool = True
-    status: str = (
-        "training"  # "training" | "paused" | "completed" | "stopped" | "diverged" | "error" | "loaded"
-    )
-    # Per-batch curves, appended by the worker's throttled deliveries (x in epochs, fractional).
-    # GrowingArray, not list: a 100-epoch run has ~47,000 points per curve, and the plots read them as NumPy views
-    # at up to 20 updates a second without converting a Python list each time.
-    batch_x: GrowingArray = field(default_factory=lambda: GrowingArray())
-    batch_loss: GrowingArray = field(default_factory=lambda: GrowingArray())
-    batch_accuracy: GrowingArray = field(default_factory=lambda: GrowingArray())
-    batch_lr: GrowingArray = field(default_factory=lambda: GrowingArray())
-    history: list[dict] = field(default_factory=list)  # one dict per epoch, as core's Trainer.history
-    snapshots: list[Any] = field(default_factory=list)  # core.model_io.Model per epoch (index 0 = epoch 1)
-    seconds: float = 0.0
-    # Smoothed (debiased EMA) per-batch curves, computed by the worker alongside the raw ones.
-    batch_loss_smooth: GrowingArray = field(default_factory=lambda: GrowingArray())
-    batch_accuracy_smooth: GrowingArray = field(default_factory=lambda: GrowingArray())
-    epoch_offset: float = 0.0  # a run continued from another starts where that one ended on the epoch axis
-    parent_name: str = ""  # the run whose weights it continued from, if any
-    samples_per_second: float = 0.0  # recent training speed, while it trains
-    seconds_left: float | None = None  # estimated time to the end of the run, while it trains
-    message: str = ""  # why it ended, when it failed (one sentence)
-
-    @property
-    def final_accuracy(self) -> float | None:
-        return self.history[-1].get("test_accuracy") if self.history else None
-
-    @property
-    def model(self):
-        """The newest epoch's model, or None before the first epoch ends."""
-        return self.snapshots[-1] if self.snapshots else None
+__all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run"]
 
 
 class AppState(QObject):
@@ -140,6 +55,10 @@ class AppState(QObject):
     epochSelected = Signal(int)  # 1-based epoch of the selected run now shown
     imageSelected = Signal(str, int)  # split ("train" | "test"), index
     statusMessage = Signal(str)
+    diskUsageChanged = Signal(object)  # bytes the saved runs take on disk (int)
+    # from the run store's writer thread; connected to this object's slots, so they arrive on the GUI thread
+    _storeUsage = Signal(object)
+    _storeNote = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -153,7 +72,12 @@ class AppState(QObject):
         self.training = False
         self.paused = False
         self.selected_image: tuple[str, int] = ("train", 0)
-        self._next_run_id = 1
+        self._next_run_id = 1  # internal ids (folder names, colours): unique, never reused
+        self._next_number = 1  # the N of "run N" (see new_run)
+        self.run_store: run_store.RunStore | None = None  # set by open_run_store
+        self.disk_usage: int | None = None  # bytes, while runs are kept
+        self._storeUsage.connect(self._on_store_usage)
+        self._storeNote.connect(self._on_store_note)
 
     # --- dataset and configuration -------------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:
@@ -167,29 +91,37 @@ class AppState(QObject):
 
     # --- runs ------------------------------------------------------------------------------------------------
     def new_run(self, config, name: str | None = None) -> Run:
-        run_id = self._next_run_id
+        """Add a run and select it. It takes the next number ("run N") when it has no name or its name starts
+        with that number; runs named otherwise (the experiment's, a loaded model) leave the numbers alone, so
+        the numbers the user sees never skip."""
+        run_id, number = self._next_run_id, 0
         self._next_run_id += 1
-        run = Run(
-            run_id=run_id,
-            name=name or f"run {run_id}",
-            config=config,
-            colour=RUN_COLOURS[(run_id - 1) % len(RUN_COLOURS)],
-            dataset=getattr(self.dataset, "name", ""),
-        )
+        if name is None or re.match(rf"run {self._next_number}\b", name):
+            number = self._next_number
+            self._next_number += 1
+        run = Run(run_id=run_id, name=name or f"run {number}", config=config, colour=run_colour(run_id),
+                  dataset=getattr(self.dataset, "name", ""), number=number)  # fmt: skip
+        partner = self.selected_run
         self.runs.append(run)
         self.selected_run = run
         self.follow_latest = True
         self.selected_epoch = 0  # the new run has no epochs yet; its first one will be selected when it ends
+        self._default_ticks(partner)
+        if self.run_store is not None:
+            self.run_store.save_counters(self._next_run_id, self._next_number)
         self.runsChanged.emit()
         return run
 
     def add_loaded_run(self, model, name: str) -> Run:
-        """A run for a model read from a file: its history becomes the curves, its weights the newest epoch."""
+        """A run for a model read from a file: its history becomes the curves, its weights the newest epoch.
+        It is not copied into the runs folder: the file it came from keeps it."""
         run = self.new_run(model.config, name=name)
+        run.kept = False
         run.status = "loaded"
         run.dataset = model.dataset
+        run.classes = [str(c) for c in model.classes]
         run.history = [dict(h) for h in model.history]
-        run.snapshots = [model]  # a model file keeps only its final weights, so the slider has one stop
+        run.snapshots.append(model)  # a model file keeps only its final weights, so the slider has one stop
         run.seconds = float(sum(h.get("epoch_seconds", 0.0) for h in run.history))
         self.selected_epoch = len(run.snapshots)
         self.runsChanged.emit()
@@ -198,13 +130,28 @@ class AppState(QObject):
         return run
 
     @property
-    def next_run_id(self) -> int:
-        """The number the next run will get (runs are numbered from 1 and never reuse a number)."""
-        return self._next_run_id
+    def next_run_number(self) -> int:
+        """The N the next numbered run ("run N") will get: numbers start at 1, are never reused, and carry on
+        after a restart."""
+        return self._next_number
+
+    @property
+    def training_runs(self) -> list[Run]:
+        """The runs training (or paused) right now: the Train button's, or the rotation experiment's."""
+        return [run for run in self.runs if run.status in run_store.UNFINISHED]
+
+    def end_run(self, run: Run, status: str, message: str = "") -> None:
+        """A run ended ("completed", "stopped", "diverged", "error"): record why, and save it."""
+        run.status, run.message, run.seconds_left = status, message, None
+        self._save(run)
+        self.runsChanged.emit()
 
     def remove_run(self, run: Run) -> None:
+        """Remove a run from the list and its files from the runs folder (not the one training)."""
         if run in self.runs and not (self.training and run is self.runs[-1] and run.status == "training"):
             self.runs.remove(run)
+            if self.run_store is not None and run.on_disk:
+                self.run_store.remove(run.run_id, run.name)
             if self.selected_run is run:
                 self.selected_run = self.runs[-1] if self.runs else None
                 self.follow_latest = True
@@ -214,18 +161,98 @@ class AppState(QObject):
 
     def rename_run(self, run: Run, name: str) -> None:
         run.name = name.strip() or run.name
+        self._save(run, only_if_on_disk=True)
         self.runsChanged.emit()
 
     def set_run_visible(self, run: Run, visible: bool) -> None:
-        run.visible = visible
+        """The user ticks (or unticks) a run: their choice stays, whatever runs come after."""
+        run.visible = run.visible_choice = bool(visible)
+        self._save(run, only_if_on_disk=True)
         self.runsChanged.emit()
 
     def select_run(self, run: Run | None) -> None:
         self.selected_run = run
         self.follow_latest = True
+        if run is not None and run.visible_choice is None and not run.visible:
+            run.visible = True  # the selected run's curves are shown unless the user unticked it
+            self.runsChanged.emit()
         # show the run's newest epoch, not the epoch number the previous run happened to be at
         self.selected_epoch = len(run.snapshots) if run is not None else 0
         self._emit_model()
+
+    def _default_ticks(self, partner: Run | None) -> None:
+        """Untick every run the user did not tick, except the newest and `partner` (the one it is compared to)."""
+        newest = self.runs[-1] if self.runs else None
+        for run in self.runs:
+            chosen = run.visible_choice
+            run.visible = chosen if chosen is not None else run is newest or run is partner
+
+    # --- the runs folder ---------------------------------------------------------------------------------------
+    def open_run_store(self, root=None) -> None:
+        """Bring back the runs kept in `root` (default: the user's data folder / "runs") and keep every run from
+        now on. A run folder that cannot be read is skipped, with one sentence in the status bar."""
+        store = run_store.RunStore(root or run_store.runs_root(), on_usage=self._storeUsage.emit,
+                                   on_note=self._storeNote.emit)  # fmt: skip
+        stored, problems = run_store.load_runs(store.root)
+        restored = [restored_run(s) for s in stored]
+        self.runs = restored + [r for r in self.runs if r.run_id not in {s.run_id for s in restored}]
+        ids = [r.run_id for r in self.runs] + [int(p.name) for p in _numbered_folders(store.root)]
+        self._next_run_id = max([store.next_run_id, self._next_run_id, *(i + 1 for i in ids)])
+        self._next_number = max([store.next_number, self._next_number, *(r.number + 1 for r in self.runs)])
+        self.run_store = store
+        self.disk_usage = store.usage()
+        if restored:
+            self.selected_run = self.runs[-1]
+            self.selected_epoch, self.follow_latest = len(self.selected_run.snapshots), True
+        self._default_ticks(None)
+        self.runsChanged.emit()
+        self.diskUsageChanged.emit(self.disk_usage)
+        if restored:
+            self._emit_model()
+        if problems:
+            more = f" ({len(problems) - 1} more could not be read either.)" if len(problems) > 1 else ""
+            self.statusMessage.emit(f"{problems[0]} It was skipped; delete that folder to stop seeing this.{more}")
+
+    def close_run_store(self, timeout: float = 5.0) -> bool:
+        """Quitting: a run still training is saved as stopped (with the epochs it finished); wait for the writes.
+        True when everything was written in time."""
+        store = self.run_store
+        if store is None:
+            return True
+        for run in self.training_runs:
+            self.end_run(run, "stopped")
+        done = store.flush(timeout)
+        store.on_usage = store.on_note = None  # this object may be deleted before a late write ends
+        self.run_store = None
+        return done
+
+    def set_disk_limit(self, limit_mb: int) -> None:
+        """The most the runs folder may hold; past it the oldest runs are thinned (core/run_store.py)."""
+        if self.run_store is not None and int(limit_mb) != self.run_store.limit_mb:
+            self.run_store.set_limit(int(limit_mb), keep=self._protected_ids())
+
+    @property
+    def disk_limit_mb(self) -> int | None:
+        return self.run_store.limit_mb if self.run_store is not None else None
+
+    def _protected_ids(self) -> set[int]:
+        """Runs the disk limit never thins: the newest and any still training."""
+        newest = {self.runs[-1].run_id} if self.runs else set()
+        return newest | {run.run_id for run in self.training_runs}
+
+    def _save(self, run: Run, snapshot=None, only_if_on_disk: bool = False) -> None:
+        if self.run_store is None or not run.kept or run not in self.runs or only_if_on_disk and not run.on_disk:
+            return
+        run.on_disk = True
+        curves = new_curve_points(run)
+        self.run_store.save(run_record(run), curves, snapshot, keep=self._protected_ids())
+
+    def _on_store_note(self, text: str) -> None:
+        self.statusMessage.emit(text)
+
+    def _on_store_usage(self, used) -> None:
+        self.disk_usage = used
+        self.diskUsageChanged.emit(used)
 
     # --- epochs and the current model ------------------------------------------------------------------------
     def add_epoch(self, run: Run, event, model, extra: dict | None = None) -> None:
@@ -235,6 +262,9 @@ class AppState(QObject):
         """
         run.snapshots.append(model)
         run.history.append({**_event_numbers(event), **(extra or {})})
+        if not run.classes and model is not None:
+            run.classes = [str(c) for c in model.classes]
+        self._save(run, snapshot=model)
         self.epochEnded.emit(run, event)
         self.runUpdated.emit(run)
         if run is self.selected_run and self.follow_latest:
@@ -266,12 +296,20 @@ class AppState(QObject):
         if run is not None and run.snapshots and not 1 <= self.selected_epoch <= len(run.snapshots):
             self.selected_epoch = len(run.snapshots)
         self.epochSelected.emit(self.selected_epoch)
-        self.modelChanged.emit(self.model)
+        model = self.model
+        if model is None and run is not None and run.snapshots and run.snapshots.problem:
+            self.statusMessage.emit(f"The saved weights of {run.name} could not be read, but its curves and history "
+                                    f"are still here ({run.snapshots.problem.rstrip('.')}).")  # fmt: skip
+        self.modelChanged.emit(model)
 
     # --- images ----------------------------------------------------------------------------------------------
     def select_image(self, split: str, index: int) -> None:
         self.selected_image = (split, int(index))
         self.imageSelected.emit(split, int(index))
+
+
+def _numbered_folders(root):
+    return [p for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
 
 
 def _event_numbers(event) -> dict:

@@ -188,8 +188,7 @@ class TrainingController(QObject):
             run.seconds = item.active_seconds
             state.add_epoch(run, item.event, item.model, item.extra)
         elif isinstance(item, RunEnded):
-            run.status = item.status
-            run.message = item.message
+            state.end_run(run, item.status, item.message)
             if item.status in ("diverged", "error"):
                 state.trainingFailed.emit(item.message)
 
@@ -208,7 +207,7 @@ class TrainingController(QObject):
         self.worker = None
         sys.setswitchinterval(self._switch_interval)
         if run.status in ("training", "paused"):
-            run.status = "stopped"
+            self.state.end_run(run, "stopped")
         run.seconds_left = None
         state = self.state
         state.training, state.paused = False, False

@@ -343,8 +343,7 @@ class RotationExperiment(QGroupBox):
     def _finish_run(self, which: int, status: str) -> None:
         run = self.runs[which]
         if run is not None:
-            run.status = status
-            self.state.runsChanged.emit()
+            self.state.end_run(run, status)
 
     def _on_error(self, error: Exception) -> None:
         for which, run in enumerate(self.runs):

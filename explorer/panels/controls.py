@@ -399,7 +399,7 @@ class ControlPanel(QWidget):
         label = self._recipe or "custom"
         if self._recipe and not matches_recipe(config, self._recipe):
             label = f"{self._recipe} (modified)"
-        name = f"run {self.state.next_run_id} · {label}"
+        name = f"run {self.state.next_run_number} · {label}"
         if parent_run is not None:
             name = f"{parent_run.name.split(' · ')[0]} continued"
         self.controller.start(config, dataset, network, name=name, parent_run=parent_run)

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from explorer.widgets.curves import TrainingCurves
-from explorer.widgets.runs_list import RunsList
+from explorer.widgets.runs_list import RunsDiskUsage, RunsList
 
 
 class TrainingPanel(QWidget):
@@ -19,11 +19,18 @@ class TrainingPanel(QWidget):
         self.state = state
         self.curves = TrainingCurves(state)
         self.runs_list = RunsList(state)
+        self.disk_usage = RunsDiskUsage(state)
         self.loss_plot = self.curves.loss_plot
         self.accuracy_plot = self.curves.accuracy_plot
         self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="trainingSplitter")
         self.splitter.addWidget(self.curves)
-        self.splitter.addWidget(self.runs_list)
+        runs_box = QWidget(objectName="runsBox")  # the list, and under it the disk space the saved runs take
+        runs_layout = QVBoxLayout(runs_box)
+        runs_layout.setContentsMargins(0, 0, 0, 0)
+        runs_layout.setSpacing(0)
+        runs_layout.addWidget(self.runs_list, 1)
+        runs_layout.addWidget(self.disk_usage)
+        self.splitter.addWidget(runs_box)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([600, 150])

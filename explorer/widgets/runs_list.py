@@ -1,7 +1,9 @@
 """The runs list: one row per run with its colour, name, settings, test accuracy, time and status.
 
 The checkbox shows or hides a run's curves; double-click the name to rename it; Delete (or the context menu)
-removes it; the context menu also exports a run's metrics as CSV; selecting a row makes it `state.selected_run`, which the insight panels follow.
+removes it (and its saved files); the context menu also exports a run's metrics as CSV; selecting a row makes it
+`state.selected_run`, which the insight panels follow. Under it, `RunsDiskUsage` says how much disk the saved runs
+take and holds the limit.
 """
 
 from __future__ import annotations
@@ -10,7 +12,17 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
 
 from explorer.widgets.config_fields import config_summary, format_duration
 from explorer.widgets.epoch_slider import epochs_trained
@@ -114,11 +126,9 @@ class RunsList(QTreeWidget):
         item.setText(2, format_duration(run.seconds))
         item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setText(3, f"{run.status} · {epochs_trained(run)}")  # "stopped · 1.33 epochs"
-        if run.message:
-            item.setToolTip(3, run.message)
+        item.setToolTip(3, run.message)
         try:
-            n_classes = len(run.snapshots[-1].classes) if run.snapshots else 10
-            summary = config_summary(run.config, n_classes)
+            summary = config_summary(run.config, len(run.classes) or 10)  # not the snapshot: it may be on disk
         except (AttributeError, TypeError):
             summary = ""
         if run.parent_name:
@@ -208,3 +218,57 @@ class RunsList(QTreeWidget):
             f"Exported the metrics of {run.name}: {', '.join(p.name for p in written)}."
         )
         return written
+
+
+def format_size(n_bytes: float) -> str:
+    """12.4 MB, 1.23 GB."""
+    mb = n_bytes / 2**20
+    return f"{mb / 1024:.2f} GB" if mb >= 1024 else f"{mb:.1f} MB"
+
+
+class RunsDiskUsage(QWidget):
+    """One line under the runs list: the disk space the saved runs take, and the limit the user may change.
+
+    Hidden while runs are not saved (a panel shown on its own, without the main window's run store)."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("runsDiskUsage")
+        self.state = state
+        self.label = QLabel(objectName="runsDiskLabel")
+        self.limit_spin = QSpinBox(objectName="runsLimitSpin")
+        self.limit_spin.setRange(50, 1_000_000)
+        self.limit_spin.setSingleStep(256)
+        self.limit_spin.setSuffix(" MB")
+        self.limit_spin.setGroupSeparatorShown(True)
+        self.limit_spin.setKeyboardTracking(False)  # apply the typed number once, not at every digit
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(QLabel("Limit"))
+        layout.addWidget(self.limit_spin)
+        self.limit_spin.valueChanged.connect(self._on_limit)
+        state.diskUsageChanged.connect(lambda _used: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        used, limit = self.state.disk_usage, self.state.disk_limit_mb
+        self.setVisible(limit is not None and used is not None)
+        if limit is None or used is None:
+            return
+        self.limit_spin.blockSignals(True)
+        self.limit_spin.setValue(limit)
+        self.limit_spin.blockSignals(False)
+        over = used > limit * 2**20
+        text = f"Saved runs take {format_size(used)} on disk"
+        self.label.setText(text + (", over the limit: remove runs to make room" if over else ""))
+        self.label.setStyleSheet("color: #b00020;" if over else "")
+        folder = self.state.run_store.root if self.state.run_store is not None else "the runs folder"
+        tip = (f"Runs are saved in {folder} as each epoch ends, and come back when the app starts again; removing "
+               "a run deletes its files. Past the limit, the oldest runs keep only their final weights on disk "
+               "(their curves and history stay); the newest run is never thinned.")  # fmt: skip
+        for widget in (self, self.label, self.limit_spin):
+            widget.setToolTip(tip)
+
+    def _on_limit(self, value: int) -> None:
+        self.state.set_disk_limit(value)
