@@ -12,11 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsObject, QGraphicsRectItem, QLabel, QStackedLayout, QWidget
 
 SEQUENTIAL = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 48, 107)])  # white to deep blue
 SELECTED_PEN = pg.mkPen("#d62728", width=3)
+MIN_TEXT_PX = 7  # smaller cell text is not drawn
 
 
 class CellTexts(QGraphicsObject):
@@ -32,6 +33,7 @@ class CellTexts(QGraphicsObject):
         self._texts: list[str] = []
         self._colours: list[QColor] = []
         self._font = QFont()
+        self.shown_font: QFont | None = None  # the font of the last paint (None: the cells were too small)
 
     def set_cells(self, n: int, texts: list[str], colours: list[QColor], font: QFont) -> None:
         self.prepareGeometryChange()
@@ -44,11 +46,30 @@ class CellTexts(QGraphicsObject):
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._n, self._n)
 
+    def fitted_font(self, cell_w: float, cell_h: float) -> QFont | None:
+        """The cells' font, shrunk until the widest text ("1,097") fits inside a cell; None when even the
+        smallest readable size does not (the colours and the tooltip still tell)."""
+        font = QFont(self._font)
+        size = min(font.pointSizeF() * 96 / 72, 0.45 * cell_h)
+        widest = max(self._texts, key=len, default="")
+        while size >= MIN_TEXT_PX:
+            font.setPixelSize(int(size))
+            if QFontMetricsF(font).horizontalAdvance(widest) <= 0.9 * cell_w:
+                return font
+            size -= 1
+        return None
+
     def paint(self, painter, option, widget=None) -> None:
         transform = painter.transform()  # view coordinates (cells) -> device pixels
+        origin, corner = transform.map(QPointF(0, 0)), transform.map(QPointF(1, 1))
+        cell_w, cell_h = abs(corner.x() - origin.x()), abs(corner.y() - origin.y())
+        font = self.fitted_font(cell_w, cell_h)
+        self.shown_font = font
+        if font is None:
+            return
         painter.save()
         painter.resetTransform()  # draw the text unscaled, like pg.TextItem
-        painter.setFont(self._font)
+        painter.setFont(font)
         n = self._n
         for index, text in enumerate(self._texts):
             if not text:
@@ -57,7 +78,8 @@ class CellTexts(QGraphicsObject):
             centre = transform.map(QPointF(p + 0.5, t + 0.5))
             painter.setPen(self._colours[index])
             painter.drawText(
-                QRectF(centre.x() - 60, centre.y() - 15, 120, 30), Qt.AlignmentFlag.AlignCenter, text
+                QRectF(centre.x() - cell_w / 2, centre.y() - cell_h / 2, cell_w, cell_h),
+                Qt.AlignmentFlag.AlignCenter, text,
             )
         painter.restore()
 
@@ -100,7 +122,7 @@ class ConfusionMatrixView(QWidget):
         self._stack.addWidget(self.empty_label)
         self._show_page(self.empty_label)
         self.plot_widget.scene().sigMouseClicked.connect(self._on_clicked)
-        self.setMinimumSize(260, 240)
+        self.setMinimumSize(220, 200)
 
     # --- the interface -------------------------------------------------------------------------------------
     def set_matrix(
@@ -121,7 +143,7 @@ class ConfusionMatrixView(QWidget):
         share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
         self.image_item.setImage(np.sqrt(share), autoLevels=False, levels=(0.0, 1.0))
         font = QFont()
-        font.setPointSizeF(8.0 if n <= 10 else 6.5)
+        font.setPointSizeF(9.0 if n <= 10 else 7.0)  # the largest; paint shrinks it to fit the cells
         texts, colours = [], []
         light, dark = QColor(255, 255, 255), QColor(30, 30, 30)
         for t in range(n):

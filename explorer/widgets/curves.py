@@ -14,9 +14,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from explorer.widgets.run_curves import PLOTS, RunCurves, curve_data, epoch_x
+from explorer.widgets.curve_axes import LrAxis, RunLegend, loss_axis_label, lr_decades
+from explorer.widgets.curve_readout import Readout
+from explorer.widgets.run_curves import PLOTS, RunCurves, curve_data
 
 AXIS_COLOUR = "#444"
 REDRAW_INTERVAL_MS = 100  # curves redraw at most 10 times a second; the progress bar follows every update
@@ -25,10 +27,12 @@ MAX_REDRAW_INTERVAL_MS = 500  # but at least twice a second
 EMPTY_TEXT = "Train a model to see its loss and accuracy here.\nSet the options on the left, then press Train (Ctrl+T)."
 
 
-def _plot(name: str, ylabel: str, units: str | None = None) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
+def _plot(name: str, ylabel: str, units: str | None = None, axis=None) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w", axisItems={"left": axis} if axis is not None else None)
     plot.setObjectName(name)
     item = plot.getPlotItem()
+    # Room above the top tick label (the loss axis's "1.0" was cut in half) and right of the last epoch label.
+    item.layout.setContentsMargins(2, 10, 12, 2)
     item.showGrid(x=False, y=False)
     for side in ("left", "bottom"):
         axis = item.getAxis(side)
@@ -53,17 +57,18 @@ class TrainingCurves(QWidget):
         self.loss_plot = _plot("lossPlot", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)")
         # Accuracy lives in 0..100. Its range is set by hand, once an epoch (not on every update: that would
-        # relayout the axis 20 times a second), to where the runs are, unless the user has zoomed.
+        # relayout the axis 20 times a second), to where the runs have been since their start, unless the user
+        # has zoomed.
         self.accuracy_plot.getPlotItem().enableAutoRange(y=False)
         self.accuracy_plot.setYRange(0, 100, padding=0.02)
         self._accuracy_auto = True
         self._accuracy_low = None  # the accuracy axis's lower end last set by fit_accuracy_range
         self.accuracy_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(self._accuracy_zoomed)
-        self.lr_plot = _plot("lrPlot", "lr")
+        self.lr_plot = _plot("lrPlot", "lr", axis=LrAxis("left"))
         self.lr_plot.setMinimumHeight(90)
-        self.lr_plot.getPlotItem().setLogMode(
-            y=True
-        )  # schedules span decades; a constant rate is a flat line
+        self.lr_plot.getPlotItem().setLogMode(y=True)  # schedules span decades; a constant rate is a flat line
+        self.lr_plot.getPlotItem().enableAutoRange(y=False)  # whole decades, set with the runs (fit_lr_range)
+        self._lr_range = None
         self.accuracy_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.getPlotItem().setLabel("bottom", "epoch", color=AXIS_COLOUR)
@@ -72,12 +77,15 @@ class TrainingCurves(QWidget):
         self.accuracy_plot.setToolTip("Accuracy per batch (smoothed) and per epoch (▽: train, ● solid: "
                                       "test). A widening gap between train and test is overfitting.")  # fmt: skip
         self.lr_plot.setToolTip("The learning rate of every batch (changes with a schedule).")
-        self._add_legends()
+        self.run_legend = RunLegend(self._add_legends())
 
         self.readout = QLabel(objectName="curvesReadout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setMinimumHeight(20)
-        self.readout.setText("<span style='color:#777'>Hover over the plots to read values.</span>")
+        # Ignored: however long the values under the mouse are, the label never asks for more width (a longer
+        # readout used to widen the whole window, squeezing the controls).
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.readout.setMinimumWidth(0)
         self.empty_label = QLabel(EMPTY_TEXT, self.loss_plot, objectName="curvesEmpty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setStyleSheet("color: #666; font-size: 15px; background: transparent;")
@@ -95,13 +103,7 @@ class TrainingCurves(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
 
-        self._crosshairs = []
-        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine))
-            line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
-            self._crosshairs.append(line)
-            plot.scene().sigMouseMoved.connect(lambda pos, p=plot: self._on_mouse(p, pos))
+        self.crosshair = Readout(self, self.readout)
 
         self._curves: dict[int, RunCurves] = {}
         # Redraws are coalesced: at most one every REDRAW_INTERVAL_MS however often data arrives, so a slow
@@ -120,7 +122,8 @@ class TrainingCurves(QWidget):
         self._run_to_frame = None
         state.trainingStarted.connect(self._frame_later)
         # Epoch ends go through the same coalescing as batches: a small subset can end ten epochs a second.
-        state.epochEnded.connect(lambda run, _event: (self.update_run(run), self.fit_accuracy_range()))
+        state.epochEnded.connect(lambda run, _event: (self.update_run(run), self.fit_accuracy_range(),
+                                                      self.fit_lr_range()))  # fmt: skip
         state.trainingFinished.connect(lambda run: self.update_run(run, now=True))
         self.sync_runs()
 
@@ -143,7 +146,8 @@ class TrainingCurves(QWidget):
         runs = [run for run in self.state.runs if run.visible]
         return curve_data(runs) if runs else None
 
-    def _add_legends(self) -> None:
+    def _add_legends(self) -> pg.LegendItem:
+        """The line-style legends; returns the loss plot's, where the runs' names go too (RunLegend)."""
         grey = QColor("#555")
         for plot, entries in (
             (self.loss_plot, [("batch (raw)", pg.mkPen(QColor(85, 85, 85, 70)), None),
@@ -163,6 +167,9 @@ class TrainingCurves(QWidget):
                     pen=pen, symbol=symbol, symbolSize=7, symbolBrush="w", symbolPen=grey
                 )
                 legend.addItem(sample, name)
+            if plot is self.loss_plot:
+                loss_legend = legend
+        return loss_legend
 
     # --- runs --------------------------------------------------------------------------------------------------
     def sync_runs(self) -> None:
@@ -180,7 +187,13 @@ class TrainingCurves(QWidget):
                 self._dirty[run_id] = run  # hidden runs are not redrawn: catch up
             curves.set_visible(run.visible)
         self.empty_label.setVisible(not runs)
+        visible = [run for run in self.state.runs if run.visible]
+        self.run_legend.update(visible, with_loss=True)
+        label = loss_axis_label(visible)
+        if label != self.loss_plot.getPlotItem().getAxis("left").labelText:
+            self.loss_plot.getPlotItem().setLabel("left", label, color=AXIS_COLOUR)
         self.fit_accuracy_range()
+        self.fit_lr_range()
         self._schedule_redraw()
 
     def update_run(self, run, now: bool = False) -> None:
@@ -242,22 +255,29 @@ class TrainingCurves(QWidget):
         self._accuracy_auto = False
 
     def fit_accuracy_range(self) -> None:
-        """Zoom the accuracy axis to the visible runs once they are past their first quarter epoch."""
+        """Zoom the accuracy axis to where the visible runs have been, their start included (a zoom that hid the
+        first epochs showed a run as if it had started at 90%)."""
         if not self._accuracy_auto:
             return
         lows = []
         for run in self.state.runs:
             if not run.visible:
                 continue
-            xs = run.batch_x.array
-            later = run.batch_accuracy_smooth.array[xs >= run.epoch_offset + 0.25]
-            if later.size:
-                lows.append(float(later.min()))
+            if len(run.batch_accuracy_smooth):
+                lows.append(float(run.batch_accuracy_smooth.array.min()))
             lows += [float(h["test_accuracy"]) for h in run.history if h.get("test_accuracy") is not None]
-        low = 0.0 if not lows else max(0.0, np.floor((100 * min(lows) - 2) / 5) * 5)
+        low = 0.0 if not lows else max(0.0, np.floor((100 * min(lows) - 2) / 10) * 10)
         if low != self._accuracy_low:  # a new range relays out the axis: only when it moves
             self._accuracy_low = low
             self.accuracy_plot.setYRange(low, 100, padding=0.02)
+
+    def fit_lr_range(self) -> None:
+        """The lr axis spans whole decades around the visible runs' rates (set here, not auto-ranged, so its
+        labels sit on round decades and the axis does not relayout on every update)."""
+        decades = lr_decades([run for run in self.state.runs if run.visible])
+        if decades != self._lr_range:
+            self._lr_range = decades
+            self.lr_plot.setYRange(*decades, padding=0.0)
 
     def _frame_run(self, run) -> None:
         """Show the whole planned run on the epoch axis from the start: the axis stays put while the curves
@@ -279,38 +299,3 @@ class TrainingCurves(QWidget):
         if self._dirty or self._stages:
             self._redraw()
             self.fit_accuracy_range()
-
-    # --- crosshair ---------------------------------------------------------------------------------------------
-    def _on_mouse(self, plot: pg.PlotWidget, pos) -> None:
-        view = plot.getPlotItem().vb
-        if not plot.sceneBoundingRect().contains(pos) and not view.sceneBoundingRect().contains(pos):
-            return
-        x = float(view.mapSceneToView(pos).x())
-        for line in self._crosshairs:
-            line.setPos(x)
-            line.setVisible(True)
-        self.readout.setText(self.readout_text(x))
-        self.hovered.emit(x)
-
-    def readout_text(self, x: float) -> str:
-        """The selected (or newest visible) run's values at epoch `x`, as one line of rich text."""
-        run = self.state.selected_run
-        if run is None or not run.visible:
-            run = next((r for r in reversed(self.state.runs) if r.visible), None)
-        if run is None:
-            return f"epoch {x:.2f}"
-        parts = [f"<b style='color:{run.colour}'>{run.name}</b>", f"epoch {x:.2f}"]
-        xs = run.batch_x.array
-        if xs.size:
-            i = int(np.clip(np.searchsorted(xs, x), 0, xs.size - 1))
-            parts.append(f"loss {run.batch_loss[i]:.4f} (smoothed {run.batch_loss_smooth[i]:.4f})")
-            parts.append(f"accuracy {run.batch_accuracy_smooth[i]:.2%}")
-            parts.append(f"lr {run.batch_lr[i]:.3g}")
-        ex = epoch_x(run)
-        if ex.size:
-            j = int(np.argmin(np.abs(ex - x)))
-            h = run.history[j]
-            if abs(ex[j] - x) < 0.5:
-                parts.append(f"epoch {h.get('epoch', j + 1)} test: loss {h.get('test_loss', float('nan')):.4f}, "
-                             f"accuracy {h.get('test_accuracy', float('nan')):.2%}")  # fmt: skip
-        return " · ".join(parts)

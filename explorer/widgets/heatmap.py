@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
 DIVERGING = "CET-D1"
 OUTLINE_PEN = pg.mkPen((40, 40, 40), width=1.5)
@@ -79,16 +79,23 @@ class Heatmap(QWidget):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
-        body = QWidget(self)
+        body = self._body = QWidget(self)
+        body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._stack = QStackedLayout(body)
         self._stack.addWidget(self.graphics)
         self._stack.addWidget(self.empty_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.title_label)
-        layout.addWidget(body, 1)
+        row = QHBoxLayout()  # the body is sized to the map by _fit_body; the stretches take what is left
+        row.addStretch(0)
+        row.addWidget(body, 1)
+        row.addStretch(0)
+        layout.addStretch(0)
+        layout.addWidget(self.title_label)  # title, map and value stay together, centred in the room
+        layout.addLayout(row, 1)
         layout.addWidget(self.value_label)
+        layout.addStretch(0)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.setMinimumSize(120, 120)
         self._show_page(self.empty_label)
@@ -123,6 +130,7 @@ class Heatmap(QWidget):
             self._ranged_shape = data.shape
             self.view_box.setRange(xRange=(0, data.shape[1]), yRange=(0, data.shape[0]), padding=0.0)
         self._show_page(self.graphics)
+        self._fit_body()
 
     def set_outline(self, image: np.ndarray | None, level: float = 127.5) -> None:
         """Draw the contour of ``image`` at ``level`` over the heatmap (e.g. the digit's outline); None removes it."""
@@ -152,6 +160,27 @@ class Heatmap(QWidget):
         return f"x {x}, y {y}: {self._data[y, x]:+.4g}"
 
     # --- internals -----------------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_body()
+
+    def _fit_body(self) -> None:
+        """Size the picture to the map's own shape: the map as large as the room allows, the colour bar as tall
+        as the map (not a 330 px bar beside a 115 px map in a tall, narrow space), centred in the room."""
+        if self._data is None or self._stack.currentWidget() is not self.graphics:
+            self._body.setMaximumSize(16_777_215, 16_777_215)
+            return
+        rows, cols = self._data.shape
+        margins = 4 + 2 * 2  # the layout's margins around the plot
+        bar = 0
+        if self.colour_bar is not None:
+            bar = int(self.colour_bar.boundingRect().width()) + 4
+        room_w = self.contentsRect().width() - bar - margins
+        room_h = self.height() - margins - 4 - sum(
+            w.sizeHint().height() + 2 for w in (self.title_label, self.value_label) if w.isVisible())
+        scale = max(1.0, min(room_w / cols, room_h / rows))
+        self._body.setMaximumSize(int(cols * scale) + bar + margins, int(rows * scale) + margins)
+
     def _show_page(self, page) -> None:
         if page is self._stack.currentWidget():
             return

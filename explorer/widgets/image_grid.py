@@ -280,6 +280,11 @@ class ImageGrid(QWidget):
         if pixels != self.view.iconSize().width():
             self.set_thumbnail_size(pixels)
 
+    def set_minimum_rows(self, rows: int) -> None:
+        """Never shorter than `rows` rows of thumbnails (a gallery one row high hides what it is for)."""
+        self._minimum_rows = int(rows)
+        self._update_grid_size()
+
     def fit_caption(self, widest_line: str) -> None:
         """Widen the cells so that a caption line as wide as `widest_line` fits without wrapping."""
         self._caption_width = self.view.fontMetrics().horizontalAdvance(widest_line) + 12
@@ -294,6 +299,10 @@ class ImageGrid(QWidget):
         self._delegate.cell = QSize(width, pixels + text_height + 8)
         self.view.setGridSize(self._delegate.cell)
         self.view.setSpacing(2)
+        rows = getattr(self, "_minimum_rows", 0)
+        if rows:
+            frame = 2 * self.view.frameWidth() + 2 * self.view.spacing() + 4
+            self.setMinimumHeight(rows * (self._delegate.cell.height() + 2 * self.view.spacing()) + frame)
 
     # --- queries (for the panels and tests) -------------------------------------------------------------------
     def count(self) -> int:

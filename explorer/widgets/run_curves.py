@@ -2,14 +2,19 @@
 
 `RunCurves` builds each plot's items (raw batch loss, faint; smoothed batch loss and accuracy; per-epoch train and
 test points; learning rate) the first time that plot is drawn, then only feeds them new data with `setData`: views
-of the run's growing NumPy buffers. Batch curves are downsampled ('peak', so spikes survive) and clipped to the view.
+of the run's growing NumPy buffers. A long run's batches (a batch-1 run has 60,000 an epoch) are drawn as means over
+bins (`Binned`); the curves are downsampled ('peak', so spikes survive) and clipped to the view.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
+
+from explorer.state import GrowingArray
 
 
 def epoch_x(run) -> np.ndarray:
@@ -20,6 +25,50 @@ def epoch_x(run) -> np.ndarray:
 
 
 PLOTS = ("loss", "accuracy", "lr")
+MAX_POINTS = 10_000  # batch points drawn per run at most: longer runs are drawn as means over bins of batches
+
+
+MAX_POINTS_PER_EPOCH = 2000
+ONLINE_BIN = 20  # a batch-1 (online) run's raw loss is one sample's: drawn as means over at least this many
+
+
+def bin_size(run) -> int:
+    """Batches per drawn point: 1, or more for long runs (a batch-1 run has 60,000 batches an epoch)."""
+    x = run.batch_x.array
+    if x.size < 2 or x[1] <= x[0] or run.config is None:
+        return 1
+    per_epoch = round(1.0 / (x[1] - x[0]))
+    k = max(1, math.ceil(per_epoch * max(1, int(run.config.epochs)) / MAX_POINTS),
+            math.ceil(per_epoch / MAX_POINTS_PER_EPOCH))  # fmt: skip
+    return max(k, ONLINE_BIN) if getattr(run.config, "batch_size", 0) == 1 else k
+
+
+class Binned:
+    """A run's batch curves over bins of `k` batches, grown as bins fill: the raw loss as each bin's mean (a
+    batch-1 run's raw losses are single samples, near 0 or 1: their mean is what the eye wants), the smoothed
+    curves and the learning rate at each bin's end. A bin still filling is drawn as it stands."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.done = 0
+        self.columns = {name: GrowingArray(256) for name in ("x", "loss", "loss_smooth", "acc_smooth", "lr")}
+
+    def arrays(self, run) -> dict[str, np.ndarray]:
+        sources = {"x": run.batch_x, "loss": run.batch_loss, "loss_smooth": run.batch_loss_smooth,
+                   "acc_smooth": run.batch_accuracy_smooth, "lr": run.batch_lr}  # fmt: skip
+        n = min(len(a) for a in sources.values())
+        full = (n - self.done) // self.k * self.k
+        if full:
+            for name, source in sources.items():
+                block = source.array[self.done : self.done + full].reshape(-1, self.k)
+                self.columns[name].extend(block.mean(axis=1) if name == "loss" else block[:, -1])
+            self.done += full
+        out = {name: column.array for name, column in self.columns.items()}
+        if n > self.done:  # the bin still filling
+            for name, source in sources.items():
+                tail = source.array[self.done : n]
+                out[name] = np.append(out[name], tail.mean() if name == "loss" else tail[-1])
+        return out
 
 
 class RunCurves:
@@ -34,6 +83,7 @@ class RunCurves:
         self.plots: list = []
         self._built: set[str] = set()
         self._epochs_drawn = {"loss": -1, "accuracy": -1}  # the epoch markers change only when an epoch ends
+        self._binned: Binned | None = None  # set once the run's batches per epoch are known
 
     def _add(self, plot, item):
         plot.addItem(item)
@@ -73,18 +123,28 @@ class RunCurves:
             self.lr = self._line(self._curves.lr_plot, pg.mkPen(colour, width=1.5))
         self._built.add(name)
 
+    def batch_arrays(self, run) -> dict[str, np.ndarray]:
+        """The batch curves as drawn: every batch, or bin means for a long run (see `Binned`)."""
+        if self._binned is None and len(run.batch_x) >= 2:
+            self._binned = Binned(bin_size(run))
+        if self._binned is None or self._binned.k == 1:
+            return {"x": run.batch_x.array, "loss": run.batch_loss.array, "loss_smooth": run.batch_loss_smooth.array,
+                    "acc_smooth": run.batch_accuracy_smooth.array, "lr": run.batch_lr.array}  # fmt: skip
+        return self._binned.arrays(run)
+
     def update(self, run, plots=PLOTS) -> None:
-        x = run.batch_x.array
+        data = self.batch_arrays(run)
+        x = data["x"]
         for name in plots:
             if name not in self._built:
                 self._build(name)
             if name == "loss":
-                self.loss_raw.setData(x, run.batch_loss.array)
-                self.loss_smooth.setData(x, run.batch_loss_smooth.array)
+                self.loss_raw.setData(x, data["loss"])
+                self.loss_smooth.setData(x, data["loss_smooth"])
             elif name == "accuracy":
-                self.acc_smooth.setData(x, 100.0 * run.batch_accuracy_smooth.array)
+                self.acc_smooth.setData(x, 100.0 * data["acc_smooth"])
             else:
-                self.lr.setData(x, run.batch_lr.array)
+                self.lr.setData(x, data["lr"])
             if name in self._epochs_drawn and len(run.history) != self._epochs_drawn[name]:
                 # scatter points are costly to rebuild (~2 ms each): only when an epoch has ended
                 self._epochs_drawn[name] = len(run.history)

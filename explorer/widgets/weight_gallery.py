@@ -12,7 +12,15 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.widgets.heatmap import diverging_rgb, symmetric_limit
 from explorer.widgets.latest_job import LatestJob
@@ -21,6 +29,9 @@ GAP = 2  # pixels between tiles
 GAP_COLOUR = (205, 205, 205)
 SELECTED_PEN = pg.mkPen("#222222", width=2.5)
 SYNC_TILES = 64  # more tiles than this are coloured in a worker (512 units take ~100 ms)
+PAGED_FROM = 100  # a larger gallery shows its first tiles (the top units, when sorted) by default
+SHOW_CHOICES = (36, 64, 144)  # "first N" choices; "all" is the last
+DEFAULT_SHOWN = 64
 
 
 def build_mosaic(tiles: np.ndarray, order: np.ndarray, columns: int, shared_scale: bool) -> np.ndarray:
@@ -77,10 +88,32 @@ class WeightGallery(QWidget):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
-        self._stack = QStackedLayout(self)
+        # Hundreds of tiles at 10 px each are noise: a large gallery shows its first tiles (in the caller's order,
+        # e.g. the units strongest for a label) and offers more.
+        self._full_order = np.zeros(0, np.int64)
+        self._shown = DEFAULT_SHOWN
+        self.count_label = QLabel(self, objectName="galleryCountLabel")
+        self.show_combo = QComboBox(self, objectName="galleryShowCombo")
+        self.show_combo.setToolTip("How many tiles to show, in the gallery's order (the first are the strongest "
+                                   "when sorted by strength); all of them is the whole layer at small size")  # fmt: skip
+        self.show_combo.activated.connect(self._on_show_chosen)
+        self.header = QWidget(self)
+        header = QHBoxLayout(self.header)
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.count_label, 1)
+        header.addWidget(QLabel("Show", self.header))
+        header.addWidget(self.show_combo)
+        self.header.setVisible(False)
+        body = self._body = QWidget(self)
+        self._stack = QStackedLayout(body)
         self._stack.setContentsMargins(0, 0, 0, 0)
         self._stack.addWidget(self.graphics)
         self._stack.addWidget(self.empty_label)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        outer.addWidget(self.header)
+        outer.addWidget(body, 1)
         self._show_page(self.empty_label)
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(120, 80)
@@ -107,7 +140,8 @@ class WeightGallery(QWidget):
         if tiles is None or len(tiles) == 0:
             self.job.cancel()
             self._tiles = None
-            self._order = np.zeros(0, np.int64)
+            self._order = self._full_order = np.zeros(0, np.int64)
+            self.header.setVisible(False)
             self.image_item.clear()
             self.frame.setVisible(False)
             self._set_captions([])
@@ -117,7 +151,10 @@ class WeightGallery(QWidget):
         order = np.arange(len(tiles)) if order is None else np.asarray(order, dtype=np.int64)
         # the layout (order, columns, tile size) is set now, so clicks and queries see the new gallery at once;
         # only the pixels of a large one arrive later from the worker
-        self._tiles, self._order = tiles, order
+        self._tiles, self._full_order = tiles, order
+        self._shared_scale, self._captions_given = shared_scale, captions
+        self._update_header()
+        order = self._order = order[: self._shown] if len(order) > PAGED_FROM and self._shown else order
         n = len(order)
         self._columns = self.columns_wanted or max(1, math.ceil(math.sqrt(n)))
         rows = math.ceil(n / self._columns)
@@ -150,8 +187,19 @@ class WeightGallery(QWidget):
     def set_empty_text(self, text: str) -> None:
         self.empty_label.setText(text)
 
+    def show_first(self, count: int) -> None:
+        """Show the first `count` tiles of a large gallery (0: all of them)."""
+        self._shown = int(count)
+        if self._tiles is not None:
+            self.set_tiles(self._tiles, self._full_order, self._captions_given, self._shared_scale)
+
     # --- queries (for the panels and tests) -------------------------------------------------------------------
     def order(self) -> np.ndarray:
+        """Every tile index in the gallery's order (shown or not)."""
+        return self._full_order
+
+    def shown_order(self) -> np.ndarray:
+        """The tiles shown, in order."""
         return self._order
 
     def tile_at(self, x: float, y: float) -> int | None:
@@ -180,7 +228,25 @@ class WeightGallery(QWidget):
             return
         self._stack.setCurrentWidget(page)
         # QStackedLayout lays out only its current page: one switched to after a resize keeps a stale size
-        self._stack.setGeometry(self.contentsRect())
+        self._stack.setGeometry(self._body.contentsRect())
+
+    def _update_header(self) -> None:
+        n = len(self._full_order)
+        self.header.setVisible(n > PAGED_FROM)
+        if n <= PAGED_FROM:
+            return
+        choices = [c for c in SHOW_CHOICES if c < n] + [0]
+        self.show_combo.blockSignals(True)
+        self.show_combo.clear()
+        for count in choices:
+            self.show_combo.addItem(f"first {count}" if count else f"all {n}", count)
+        self.show_combo.setCurrentIndex(max(0, self.show_combo.findData(self._shown)))
+        self.show_combo.blockSignals(False)
+        shown = min(self._shown or n, n)
+        self.count_label.setText(f"{shown} of {n} shown" if shown < n else f"all {n} shown")
+
+    def _on_show_chosen(self, _index: int) -> None:
+        self.show_first(self.show_combo.currentData())
 
     def _set_mosaic(self, mosaic: np.ndarray) -> None:
         if self._tiles is None:
