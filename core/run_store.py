@@ -13,14 +13,14 @@ files beyond what it counts are ignored (and deleted at the next start). A run w
 "training" or "paused" when it is read was cut short (a crash, a kill, a power cut): it comes back "interrupted",
 with the epochs it had finished.
 
-Disk limit: after each save the store adds up its folder. Past the limit (`DEFAULT_LIMIT_MB` unless the user set
-another), the oldest runs lose their in-between epoch snapshots on disk, oldest first, keeping their final weights,
-curves and history; the newest run and any run still training are never thinned. A thinned run's epoch slider has
-one stop after the next start, like a model loaded from a file.
+Disk limit: after each epoch saved, past the limit (`DEFAULT_LIMIT_MB` unless the user set another) the oldest runs
+lose their in-between epoch snapshots, keeping their final weights, curves and history; the newest run and any run
+still training are never thinned. A thinned run's epoch slider has one stop after the next start.
 
-Writes happen on one background thread (`RunStore.submit`), in the order they were asked for; the thread exists
-only while there is something to write. Reading (`load_runs`) validates every file and skips a damaged run with
-one sentence; the weights are left in their files for the app to read when first used.
+Writes run on one background thread, in the order asked (`RunStore.submit`); it exists only while there is
+something to write. A new run's folder is created at once (`reserve_id`), so two copies of the app never share
+one. `load_runs` validates every file and skips a damaged run with one sentence; weights stay in their files until
+the app first uses them.
 """
 
 from __future__ import annotations
@@ -190,6 +190,8 @@ def load_runs(root: Path) -> tuple[list[StoredRun], list[str]]:
     runs: list[StoredRun] = []
     problems: list[str] = []
     for folder in _run_folders(root):
+        if not any(folder.iterdir()):
+            continue  # an id reserved by a run that never got to save anything (or by a copy of the app running now)
         try:
             stored = read_run(folder)
             if stored.interrupted:
@@ -216,23 +218,8 @@ def folder_bytes(root: Path) -> int:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, allow_nan=True, default=_jsonable).encode("utf-8")
+    text = json.dumps(data, allow_nan=True, default=str).encode("utf-8")  # str: never fail a save over a type
     write_atomic(path, lambda f: f.write(text))
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, np.ndarray)):
-        return list(value)
-    return str(value)
-
-
-@dataclass
-class _Job:
-    run_id: int
-    action: Callable[[], None]
-    what: str  # for the sentence when it fails: "save run 3", "remove run 3"
 
 
 @dataclass
@@ -266,14 +253,16 @@ class RunStore:
     def save_counters(self, next_run_id: int, next_number: int) -> None:
         self.next_run_id, self.next_number = next_run_id, next_number
         data = {"next_run_id": next_run_id, "next_number": next_number, "limit_mb": self.limit_mb}
-        self.submit(_Job(0, lambda: self._write_store(data), "save the run counters"))
+        self.submit(lambda: self._write_store(data), "save the run counters")
 
     def set_limit(self, limit_mb: int, keep: set[int]) -> None:
         self.limit_mb = max(1, int(limit_mb))
         self.save_counters(self.next_run_id, self.next_number)
-        self.submit(_Job(0, lambda: self._enforce_limit(keep), "keep the disk limit"))
+        self.submit(lambda: self._enforce_limit(keep), "keep the disk limit")
 
-    def save(self, record: dict, curves: np.ndarray | None = None, snapshot=None, keep: set[int] = frozenset()):
+    def save(
+        self, record: dict, curves: np.ndarray | None = None, snapshot=None, keep: set[int] = frozenset()
+    ):
         """Write one run: its epoch's weights (`snapshot`, a Model, for epoch len(history)), the curve points
         since the last save (`curves`, segment `record["segments"]`), then run.json. Then keep the limit."""
         run_id = int(record["run_id"])
@@ -290,7 +279,23 @@ class RunStore:
             if snapshot is not None:
                 self._enforce_limit(set(keep) | {run_id})
 
-        self.submit(_Job(run_id, write, f"save {record.get('name', 'a run')}"))
+        self.submit(write, f"save {record.get('name', 'a run')}")
+
+    def reserve_id(self, at_least: int) -> int:
+        """The first run id from `at_least` whose folder this call could create: two copies of the app open at
+        once never write into the same run's folder. Falls back to `at_least` when the folder cannot be made
+        (the writes will then say why)."""
+        run_id = max(1, int(at_least))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            while True:
+                try:
+                    (self.root / str(run_id)).mkdir()
+                    return run_id
+                except FileExistsError:
+                    run_id += 1
+        except OSError:
+            return run_id
 
     def remove(self, run_id: int, name: str = "a run") -> None:
         folder = self.root / str(run_id)
@@ -299,11 +304,13 @@ class RunStore:
             if folder.exists():
                 shutil.rmtree(folder)
 
-        self.submit(_Job(run_id, remove, f"remove the files of {name}"))
+        self.submit(remove, f"remove the files of {name}")
 
-    def submit(self, job: _Job) -> None:
+    def submit(self, action: Callable[[], None], what: str) -> None:
+        """Run `action` on the writer thread after everything asked before; `what` ("save run 3") names it in
+        the sentence shown if it fails."""
         with self._lock:
-            self._queue.put(job)
+            self._queue.put((action, what))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._drain, name="run-store writer", daemon=True)
                 self._thread.start()
@@ -325,17 +332,17 @@ class RunStore:
         while True:
             with self._lock:
                 try:
-                    job = self._queue.get_nowait()
+                    action, what = self._queue.get_nowait()
                 except queue.Empty:
                     self._thread = None
                     break
             try:
-                job.action()
+                action()
             except Exception as exc:  # noqa: BLE001 - disk full, a read-only folder...: one sentence, carry on
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-                if (job.what, reason) not in self._failed:
-                    self._failed.add((job.what, reason))
-                    _tell(self.on_note, f"Could not {job.what} in {self.root} ({reason}).")
+                if (what, reason) not in self._failed:
+                    self._failed.add((what, reason))
+                    _tell(self.on_note, f"Could not {what} in {self.root} ({reason}).")
             if self._queue.empty():
                 _tell(self.on_usage, self.usage())
 
@@ -353,7 +360,8 @@ class RunStore:
                 break
             if int(folder.name) in keep:
                 continue
-            snapshots = sorted((p for p in folder.iterdir() if _SNAPSHOT.match(p.name)), key=_epoch_of)
+            snapshots = [p for p in folder.iterdir() if _SNAPSHOT.match(p.name)]
+            snapshots.sort(key=lambda p: (len(p.name), p.name))  # epoch order
             freed = 0
             for path in snapshots[:-1]:
                 with contextlib.suppress(OSError):
@@ -380,10 +388,6 @@ def _run_folders(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted((p for p in root.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
-
-
-def _epoch_of(path: Path) -> int:
-    return int(_SNAPSHOT.match(path.name)[1])
 
 
 def _name_of(folder: Path) -> str:

@@ -150,8 +150,9 @@ class Run:
     samples_per_second: float = 0.0  # recent training speed, while it trains
     seconds_left: float | None = None  # estimated time to the end of the run, while it trains
     message: str = ""  # why it ended, when it failed (one sentence)
-    number: int = 0  # the N of "run N" when its name carries one; 0 for the experiment's, loaded and continued runs
-    classes: list[str] = field(default_factory=list)  # the dataset's class names (from its first epoch's model)
+    # the N of "run N" when its name carries one; 0 for the experiment's, loaded and continued runs
+    number: int = 0
+    classes: list[str] = field(default_factory=list)  # the dataset's class names (from its first model)
     visible_choice: bool | None = None  # the user's own tick (None: the default, see AppState)
     kept: bool = True  # saved to the runs folder (a model loaded from a file is not: it has its file)
     on_disk: bool = False  # something of it has been written

@@ -90,17 +90,19 @@ class AppState(QObject):
         self.configError.emit(error)
 
     # --- runs ------------------------------------------------------------------------------------------------
-    def new_run(self, config, name: str | None = None) -> Run:
+    def new_run(self, config, name: str | None = None, kept: bool = True) -> Run:
         """Add a run and select it. It takes the next number ("run N") when it has no name or its name starts
         with that number; runs named otherwise (the experiment's, a loaded model) leave the numbers alone, so
-        the numbers the user sees never skip."""
+        the numbers the user sees never skip. `kept`: saved to the runs folder (while one is open)."""
         run_id, number = self._next_run_id, 0
-        self._next_run_id += 1
+        if kept and self.run_store is not None:
+            run_id = self.run_store.reserve_id(run_id)
+        self._next_run_id = run_id + 1
         if name is None or re.match(rf"run {self._next_number}\b", name):
             number = self._next_number
             self._next_number += 1
         run = Run(run_id=run_id, name=name or f"run {number}", config=config, colour=run_colour(run_id),
-                  dataset=getattr(self.dataset, "name", ""), number=number)  # fmt: skip
+                  dataset=getattr(self.dataset, "name", ""), number=number, kept=kept)  # fmt: skip
         partner = self.selected_run
         self.runs.append(run)
         self.selected_run = run
@@ -115,8 +117,7 @@ class AppState(QObject):
     def add_loaded_run(self, model, name: str) -> Run:
         """A run for a model read from a file: its history becomes the curves, its weights the newest epoch.
         It is not copied into the runs folder: the file it came from keeps it."""
-        run = self.new_run(model.config, name=name)
-        run.kept = False
+        run = self.new_run(model.config, name=name, kept=False)
         run.status = "loaded"
         run.dataset = model.dataset
         run.classes = [str(c) for c in model.classes]
@@ -211,7 +212,9 @@ class AppState(QObject):
             self._emit_model()
         if problems:
             more = f" ({len(problems) - 1} more could not be read either.)" if len(problems) > 1 else ""
-            self.statusMessage.emit(f"{problems[0]} It was skipped; delete that folder to stop seeing this.{more}")
+            self.statusMessage.emit(
+                f"{problems[0]} It was skipped; delete that folder to stop seeing this.{more}"
+            )
 
     def close_run_store(self, timeout: float = 5.0) -> bool:
         """Quitting: a run still training is saved as stopped (with the epochs it finished); wait for the writes.
@@ -241,8 +244,10 @@ class AppState(QObject):
         return newest | {run.run_id for run in self.training_runs}
 
     def _save(self, run: Run, snapshot=None, only_if_on_disk: bool = False) -> None:
-        if self.run_store is None or not run.kept or run not in self.runs or only_if_on_disk and not run.on_disk:
+        if self.run_store is None or not run.kept or run not in self.runs:
             return
+        if only_if_on_disk and not run.on_disk:
+            return  # a rename before the first epoch: the first save will carry it
         run.on_disk = True
         curves = new_curve_points(run)
         self.run_store.save(run_record(run), curves, snapshot, keep=self._protected_ids())
@@ -314,5 +319,6 @@ def _numbered_folders(root):
 
 def _event_numbers(event) -> dict:
     """The JSON-able numbers of an EpochEvent (everything but the weights)."""
+    numbers = event.as_dict() if hasattr(event, "as_dict") else vars(event)  # a partial epoch adds x, partial
     skip = {"network", "model"}
-    return {k: v for k, v in vars(event).items() if k not in skip and isinstance(v, (int, float, str))}
+    return {k: v for k, v in numbers.items() if k not in skip and isinstance(v, (int, float, str))}

@@ -128,7 +128,8 @@ class RunsList(QTreeWidget):
         item.setText(3, f"{run.status} · {epochs_trained(run)}")  # "stopped · 1.33 epochs"
         item.setToolTip(3, run.message)
         try:
-            summary = config_summary(run.config, len(run.classes) or 10)  # not the snapshot: it may be on disk
+            # the class count from the run, not its snapshot: a restored run's snapshots are read when first used
+            summary = config_summary(run.config, len(run.classes) or 10)
         except (AttributeError, TypeError):
             summary = ""
         if run.parent_name:

@@ -20,7 +20,9 @@ from core.training import TrainConfig
 
 def model(hidden=8, seed=0) -> Model:
     config = TrainConfig(hidden=(hidden,), epochs=3)
-    net = init_network([784, hidden, 10], "relu", "softmax", "glorot", True, np.random.default_rng(seed), np.float32)
+    net = init_network(
+        [784, hidden, 10], "relu", "softmax", "glorot", True, np.random.default_rng(seed), np.float32
+    )
     return Model(net, config, "mnist", [str(i) for i in range(10)], {"scaling": "unit"}, [])
 
 
@@ -89,7 +91,10 @@ def dead_pid() -> int:
         (b'{"format": "something else"}', "not written by this app"),
         (b"[" * 200_000 + b"]" * 200_000, "damaged run.json (not valid JSON)"),
         (json.dumps({**record(2), "history": "lots"}).encode(), "'history'"),
-        (json.dumps({**record(2), "config": {"hidden": "wide"}}).encode(), "settings this version cannot use"),
+        (
+            json.dumps({**record(2), "config": {"hidden": "wide"}}).encode(),
+            "settings this version cannot use",
+        ),
         (json.dumps({**record(2), "version": 99}).encode(), "another version"),
     ],
 )
@@ -109,8 +114,16 @@ def test_a_damaged_run_is_skipped_with_one_sentence_and_the_others_load(tmp_path
 
 def test_a_run_folder_without_its_record_is_skipped(tmp_path):
     (tmp_path / "runs" / "7").mkdir(parents=True)
+    (tmp_path / "runs" / "7" / snapshot_name(1)).write_bytes(b"something")
     stored, problems = load_runs(tmp_path / "runs")
     assert stored == [] and problems == [f"The saved run in {tmp_path / 'runs' / '7'} has no run.json."]
+
+
+def test_an_empty_run_folder_is_a_reserved_id_not_a_damaged_run(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    assert store.reserve_id(1) == 1
+    assert store.reserve_id(1) == 2  # taken: by this app or by another copy of it running now
+    assert load_runs(tmp_path / "runs") == ([], [])
 
 
 def test_a_damaged_curve_segment_ends_the_curves_there_but_keeps_the_run(tmp_path):
@@ -134,8 +147,12 @@ def test_past_the_limit_the_oldest_runs_keep_only_their_final_weights(tmp_path):
     stored, _ = load_runs(root)
     assert [[p.name for p in s.snapshot_files] for s in stored] == [
         [snapshot_name(2)], [snapshot_name(2)], [snapshot_name(1), snapshot_name(2)]]  # fmt: skip
-    assert [len(s.record["history"]) for s in stored] == [2, 2, 2] and all(len(s.curves) == 10 for s in stored)
-    assert notes == ["The saved runs passed the 3 MB limit: run 1, run 2 now keep only their final weights on disk."]
+    assert [len(s.record["history"]) for s in stored] == [2, 2, 2] and all(
+        len(s.curves) == 10 for s in stored
+    )
+    assert notes == [
+        "The saved runs passed the 3 MB limit: run 1, run 2 now keep only their final weights on disk."
+    ]
     assert json.loads((root / "store.json").read_text())["limit_mb"] == 3
     assert RunStore(root).limit_mb == 3  # the limit is kept for the next start
 

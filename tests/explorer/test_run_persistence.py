@@ -26,7 +26,9 @@ def runs_root() -> Path:
 
 
 def epoch_event(epoch: int, accuracy: float = 0.9):
-    return types.SimpleNamespace(epoch=epoch, epochs=3, test_accuracy=accuracy, train_loss=0.3, epoch_seconds=0.5)
+    return types.SimpleNamespace(
+        epoch=epoch, epochs=3, test_accuracy=accuracy, train_loss=0.3, epoch_seconds=0.5
+    )
 
 
 def trained_run(state: AppState, name: str | None = None, epochs: int = 2, status: str = "completed"):
@@ -64,7 +66,12 @@ def test_a_run_comes_back_with_its_settings_history_curves_and_weights(qtbot):
     assert state.close_run_store()
     back = reopened()
     (again,) = back.runs
-    assert (again.run_id, again.number, again.name, again.colour) == (run.run_id, 1, "my best run", run.colour)
+    assert (again.run_id, again.number, again.name, again.colour) == (
+        run.run_id,
+        1,
+        "my best run",
+        run.colour,
+    )
     assert again.status == "completed" and again.history == run.history and again.config == run.config
     for curve in ("batch_x", "batch_loss", "batch_accuracy", "batch_lr", "batch_loss_smooth",
                   "batch_accuracy_smooth"):  # fmt: skip
@@ -136,7 +143,9 @@ def test_a_damaged_run_is_skipped_with_one_sentence_in_the_status_bar(qtbot):
     window = open_window(qtbot)
     assert [r.run_id for r in window.state.runs] == [2]
     message = window.statusBar().currentMessage()
-    assert message.startswith(f"The saved run in {runs_root() / '1'} has a damaged run.json (not valid JSON).")
+    assert message.startswith(
+        f"The saved run in {runs_root() / '1'} has a damaged run.json (not valid JSON)."
+    )
     assert "It was skipped" in message
     assert find(window, "runsList").topLevelItemCount() == 1
 

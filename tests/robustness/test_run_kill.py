@@ -102,11 +102,15 @@ def test_runs_killed_mid_training_come_back_interrupted_with_their_finished_epoc
     assert len(runs[0].history) == committed_first  # the second session did not change the first run
     row = find(window, "runsList").topLevelItem(0)
     assert row.text(3).startswith("interrupted · ")
-    leftovers = [p.name for p in run_store.runs_root().rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")]
+    leftovers = [
+        p.name for p in run_store.runs_root().rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")
+    ]
     assert leftovers == []
     for folder in run_store.runs_root().iterdir():
         if folder.is_dir():  # nothing beyond what run.json committed is left either
             epochs = committed_epochs(folder / run_store.RECORD)
             assert len(list(folder.glob("epoch_*.npz"))) == epochs
             model_io.load(folder / run_store.snapshot_name(epochs))
-    figures(f"2 app processes killed mid-run; restored {len(runs[0].history)} and {len(runs[1].history)} epochs")
+    figures(
+        f"2 app processes killed mid-run; restored {len(runs[0].history)} and {len(runs[1].history)} epochs"
+    )
