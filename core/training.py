@@ -72,10 +72,15 @@ class EpochEvent:
     samples_per_second: float  # training samples per second in this epoch (the test evaluation not counted)
     network: Network  # a copy: this epoch's weights
     lr: float = 0.0  # the learning rate of the epoch's last update
+    partial: bool = False  # a run stopped mid-epoch: this epoch's batches so far (`Trainer.stop`)
+    x: float = 0.0  # epochs trained at this event: `epoch` for a whole one, e.g. 1.33 for a partial one
 
     def as_dict(self) -> dict:
-        """The numbers, for `history` and JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "network"}
+        """The numbers, for `history` and JSON; a partial epoch also has "x" and "partial": 1."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("network", "partial", "x")}
+        if self.partial:
+            d.update(x=self.x, partial=1)
+        return d
 
 
 class Trainer:
@@ -134,6 +139,12 @@ class Trainer:
         self._augmenting = config.augment != "off" or config.shift > 0 or config.elastic > 0
         self.history: list[dict] = []
         self._x_buf = None  # where batches are gathered
+        self._stop_requested = False
+
+    def stop(self) -> None:
+        """Ask `fit_iter` to end after the current batch, handing over the weights trained so far as a last,
+        partial EpochEvent (its test figures with those weights). Safe to call from another thread."""
+        self._stop_requested = True
 
     # --- evaluation ---
 
@@ -244,26 +255,41 @@ class Trainer:
                     blas.update(now),
                 )
                 resumed = time.perf_counter()
-            train_seconds = active + time.perf_counter() - resumed - epoch_start
-            test = self.evaluate("test")
-            active += time.perf_counter() - resumed
-            epoch_seconds = active - epoch_start
-            event = EpochEvent(
-                epoch=epoch,
-                epochs=cfg.epochs,
-                train_loss=loss_sum / epoch_seen,
-                train_accuracy=correct_sum / epoch_seen,
-                test_loss=None if test is None else test["loss"],
-                test_accuracy=None if test is None else test["accuracy"],
-                epoch_seconds=epoch_seconds,
-                elapsed=active,
-                samples_per_second=epoch_seen / train_seconds if train_seconds > 0 else 0.0,
-                network=net.copy(),
-                lr=lr,
-            )
-            self.history.append(event.as_dict())
+                if self._stop_requested and b + 1 < batches:  # stopped mid-epoch: hand over what it has
+                    x = epoch - 1 + (b + 1) / batches
+                    yield self._end_epoch(epoch, loss_sum, correct_sum, epoch_seen, epoch_start, active, resumed, lr, x)
+                    return
+            event = self._end_epoch(epoch, loss_sum, correct_sum, epoch_seen, epoch_start, active, resumed, lr)
+            active = event.elapsed
             yield event
+            if self._stop_requested:
+                return
             resumed = time.perf_counter()
+
+    def _end_epoch(self, epoch, loss_sum, correct_sum, seen, epoch_start, active, resumed, lr, x=None):
+        """The epoch's EpochEvent, appended to the history: the running train figures over its `seen` samples,
+        the test split with the weights now, and its times (`active` training seconds before the last resume).
+        With `x` (epochs trained, e.g. 1.33) it is the partial epoch of a stopped run."""
+        train_seconds = active + time.perf_counter() - resumed - epoch_start
+        test = self.evaluate("test")
+        elapsed = active + time.perf_counter() - resumed
+        event = EpochEvent(
+            epoch=epoch,
+            epochs=self.config.epochs,
+            train_loss=loss_sum / seen,
+            train_accuracy=correct_sum / seen,
+            test_loss=None if test is None else test["loss"],
+            test_accuracy=None if test is None else test["accuracy"],
+            epoch_seconds=elapsed - epoch_start,
+            elapsed=elapsed,
+            samples_per_second=seen / train_seconds if train_seconds > 0 else 0.0,
+            network=self.network.copy(),
+            lr=lr,
+            partial=x is not None,
+            x=float(epoch if x is None else x),
+        )
+        self.history.append(event.as_dict())
+        return event
 
     def _gradients(self, x, y, t, rng, ws, grads):
         """Fill `grads` with the batch's gradients (L2 included); return its mean data loss and how many it got

@@ -79,30 +79,6 @@ def model_for_epoch(event_network, trainer, config, dataset):
     )
 
 
-def _partial_epoch(trainer, last, losses, accuracies, epoch_seconds, elapsed, samples):
-    """An EpochEvent for the batches of an unfinished epoch: the weights so far, evaluated on the test split."""
-    from core.training import EpochEvent
-
-    test = trainer.evaluate("test") or {"loss": None, "accuracy": None}  # None: the dataset has no test split
-    values = dict(
-        epoch=last.epoch,
-        epochs=getattr(trainer.config, "epochs", last.epoch),
-        train_loss=float(np.mean(losses)),
-        train_accuracy=float(np.mean(accuracies)),
-        test_loss=test["loss"],
-        test_accuracy=test["accuracy"],
-        epoch_seconds=float(epoch_seconds),
-        elapsed=float(elapsed),
-        samples_per_second=float(samples / epoch_seconds) if epoch_seconds > 0 else 0.0,
-        network=trainer.network.copy(),
-        lr=float(last.lr),
-    )
-    from dataclasses import fields
-
-    names = {f.name for f in fields(EpochEvent)}
-    return EpochEvent(**{k: v for k, v in values.items() if k in names})
-
-
 def train_chunks(
     config, dataset, network, stop: threading.Event, fast_stop: threading.Event, done: threading.Event
 ):
@@ -134,13 +110,9 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
         # fit_iter() sets the BLAS threads (config.threads, or the free cores less the GUI thread's share)
         trainer = Trainer(config, dataset, network, reserve_cores=GUI_RESERVE)
         rows: list[tuple[float, float, float, float, float, float]] = []
-        epoch_losses: list[float] = []
-        epoch_accuracies: list[float] = []
         smooth_loss = smooth_acc = None
         clock = TimeLeft(getattr(dataset, "n_test", 0))  # samples/s and time left, on the training clock
-        last = None
-        epoch_started = active()
-        epoch_samples = epoch_start_samples = 0
+        last = finished = None
         last_emit = time.perf_counter()
 
         def chunk() -> BatchChunk:
@@ -161,51 +133,29 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
                     span = smoothing_span(event.batches)
                     smooth_loss, smooth_acc = Smoother(span), Smoother(span)
                 x = event.epoch - 1 + event.batch / event.batches
-                rows.append(
-                    (
-                        x,
-                        event.loss,
-                        event.accuracy,
-                        event.lr,
-                        smooth_loss(event.loss),
-                        smooth_acc(event.accuracy),
-                    )
-                )
-                epoch_losses.append(event.loss)
-                epoch_accuracies.append(event.accuracy)
-                epoch_samples = event.samples_seen
+                rows.append((x, event.loss, event.accuracy, event.lr, smooth_loss(event.loss),
+                             smooth_acc(event.accuracy)))  # fmt: skip
                 clock.batch(active(), event.samples_seen)
                 if time.perf_counter() - last_emit >= UPDATE_INTERVAL:
                     yield from handover(chunk())
                     last_emit = time.perf_counter()
-            else:  # EpochEvent: every one is delivered, right away
+            else:  # EpochEvent, delivered right away; a stopped run's last one is its partial epoch
                 clock.epoch_end()
                 if rows:
                     yield from handover(chunk())
                 model = model_for_epoch(event.network, trainer, config, dataset)
                 yield from handover(EpochDone(event, model, {}, active()))
-                epoch_losses.clear()
-                epoch_accuracies.clear()
-                epoch_started = active()
-                epoch_start_samples = epoch_samples
+                finished = event
                 last_emit = time.perf_counter()
             if stop.is_set():
-                break
-        else:
-            yield RunEnded("completed")
-            return
+                if fast_stop.is_set():  # quitting: no partial epoch, end now
+                    break
+                trainer.stop()  # the core ends after this batch and hands over the partial epoch
         iterator.close()  # the core's generator may hold resources (thread limits): release them now
         if rows:
             yield from handover(chunk())
-        if epoch_losses and not fast_stop.is_set():
-            # Stopped mid-epoch: keep the weights trained so far as one more (partial) snapshot.
-            seconds = active() - epoch_started
-            samples = epoch_samples - epoch_start_samples
-            event = _partial_epoch(trainer, last, epoch_losses, epoch_accuracies, seconds, active(), samples)
-            model = model_for_epoch(event.network, trainer, config, dataset)
-            extra = {"x": last.epoch - 1 + last.batch / last.batches, "partial": 1}
-            yield EpochDone(event, model, extra, active())
-        yield RunEnded("stopped")
+        whole = finished is not None and not finished.partial and finished.epoch == finished.epochs
+        yield RunEnded("completed" if whole else "stopped")
     except DivergenceError as exc:
         yield RunEnded("diverged", str(exc))
     except Exception as exc:  # noqa: BLE001 - one sentence for the user; the app stays up

@@ -16,10 +16,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import QObject, Qt, QThread
 from superqt.utils import GeneratorWorker, create_worker
+
+from explorer.settings import thread_setting
 
 # The generator and its items live in explorer/training_feed.py; these names stay importable from here.
 from explorer.training_feed import (  # noqa: F401
@@ -82,6 +85,8 @@ class TrainingController(QObject):
         """Start a run (a new entry in the runs list). `network` continues training from those weights."""
         if self.running:
             raise RuntimeError("a run is already training")
+        if thread_setting():  # the status bar's BLAS menu fixes the thread count for new runs
+            config = replace(config, threads=thread_setting())
         state = self.state
         run = state.new_run(config, name=name)
         run.dataset = dataset.name

@@ -445,3 +445,36 @@ def test_batches_bigger_than_a_chunk_sum_their_chunks_gradients_exactly(mnist):
         grads, [gw[0] + 1e-3 * net.weights[0], gw[1] + 1e-3 * net.weights[1], *gb], strict=True
     ):
         np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-15)
+
+
+def test_a_run_stopped_mid_epoch_hands_over_its_partial_epoch(mnist):
+    data = subset(mnist, 600)
+    trainer = Trainer(config(hidden=(32,), batch_size=50, epochs=3), data)  # 12 batches an epoch
+    events = []
+    for event in trainer.fit_iter():
+        events.append(event)
+        if isinstance(event, BatchEvent) and event.epoch == 2 and event.batch == 4:
+            trainer.stop()
+    last = events[-1]
+    assert isinstance(last, EpochEvent) and last.partial and last.epoch == 2
+    assert last.x == pytest.approx(1 + 4 / 12)
+    assert sum(isinstance(e, BatchEvent) for e in events) == 12 + 4  # nothing trained after the stop
+    # its figures: the running means of the epoch's 4 batches, the test split with the weights now
+    batches = [e for e in events if isinstance(e, BatchEvent) and e.epoch == 2]
+    assert last.train_loss == pytest.approx(np.mean([b.loss for b in batches]))
+    assert last.test_accuracy == pytest.approx(trainer.evaluate("test")["accuracy"])
+    for w, kept in zip(trainer.network.weights, last.network.weights, strict=True):
+        np.testing.assert_array_equal(w, kept)
+    assert trainer.history[-1]["partial"] == 1 and trainer.history[-1]["x"] == pytest.approx(4 / 3)
+    assert "partial" not in trainer.history[0] and len(trainer.history) == 2
+
+
+def test_a_stop_at_an_epoch_end_adds_no_partial_epoch(mnist):
+    trainer = Trainer(config(hidden=(32,), batch_size=50, epochs=3), subset(mnist, 600))
+    events = []
+    for event in trainer.fit_iter():
+        events.append(event)
+        if isinstance(event, BatchEvent) and event.batch == event.batches and event.epoch == 1:
+            trainer.stop()  # during the last batch: the epoch ends whole, then the run
+    assert isinstance(events[-1], EpochEvent) and not events[-1].partial and events[-1].x == 1.0
+    assert len(trainer.history) == 1 and "partial" not in trainer.history[0]
