@@ -109,8 +109,12 @@ def _check_record(folder: Path, data) -> dict:
                       ("dataset", str), ("parent_name", str), ("colour", str)):  # fmt: skip
         if key in data and not isinstance(data[key], kind):
             _fail(folder, f"has a {RECORD} whose '{key}' has the wrong type.")
-    if data.get("visible_choice") not in (None, True, False):
-        _fail(folder, f"has a {RECORD} whose 'visible_choice' has the wrong type.")
+    if data.get("visible_choice") not in (None, True, False) or data.get("visible") not in (
+        None,
+        True,
+        False,
+    ):
+        _fail(folder, f"has a {RECORD} whose 'visible' or 'visible_choice' has the wrong type.")
     return data
 
 

@@ -192,6 +192,7 @@ def run_record(run: Run) -> dict:
         "epoch_offset": float(run.epoch_offset),
         "parent_name": run.parent_name,
         "visible_choice": run.visible_choice,
+        "visible": run.visible,
         "segments": run.saved_segments,
     }
 
@@ -230,6 +231,7 @@ def restored_run(stored: run_store.StoredRun) -> Run:
         number=record["number"],
         classes=[str(c) for c in record["classes"]],
         visible_choice=record.get("visible_choice"),
+        visible=record.get("visible", True),
         on_disk=True,
         saved_points=len(stored.curves),
         saved_segments=record["segments"],

@@ -13,12 +13,14 @@ background thread, and the runs come back at the next launch.
 
 Which runs' curves are shown (`Run.visible`): the user's own tick when they gave one; otherwise a new run and the
 run that was selected when it started, so two runs are compared by default, not every run ever trained; selecting
-a run shows it too.
+a run shows it too. The ticks are saved with the runs: the next launch shows the same ones.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -35,6 +37,18 @@ from explorer.runs import (
 )
 
 __all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run"]
+
+
+@dataclass
+class TrainRequest:
+    """A run someone wants trained; `run` (or `refusal`) is filled in by the training controller."""
+
+    config: Any  # core.training.TrainConfig
+    name: str | None = None  # None: the next "run N"
+    network: Any = None  # continue from these weights
+    parent_run: Any = None  # the run it continues, if any
+    run: Any = None  # the Run started for it
+    refusal: str = ""  # why it was not started
 
 
 class AppState(QObject):
@@ -56,6 +70,8 @@ class AppState(QObject):
     imageSelected = Signal(str, int)  # split ("train" | "test"), index
     statusMessage = Signal(str)
     diskUsageChanged = Signal(object)  # bytes the saved runs take on disk (int)
+    trainRequested = Signal(object)  # TrainRequest: the training controller starts it (one run at a time)
+    stopRequested = Signal()  # the training controller stops the run training (after its current batch)
     # from the run store's writer thread; connected to this object's slots, so they arrive on the GUI thread
     _storeUsage = Signal(object)
     _storeNote = Signal(str)
@@ -88,6 +104,16 @@ class AppState(QObject):
         self.config, self.config_error = config, error
         self.configChanged.emit(config)
         self.configError.emit(error)
+
+    # --- training requests ----------------------------------------------------------------------------------
+    def request_training(self, request: TrainRequest) -> None:
+        """Ask for a run (Train, Continue, the rotation experiment): the one training controller starts it and sets
+        `request.run`, or leaves it None and sets `request.refusal` (one sentence) when a run is training."""
+        self.trainRequested.emit(request)
+
+    def request_stop(self) -> None:
+        """Ask the run that trains to stop after its current batch (it keeps its epochs and partial epoch)."""
+        self.stopRequested.emit()
 
     # --- runs ------------------------------------------------------------------------------------------------
     def new_run(self, config, name: str | None = None, kept: bool = True) -> Run:
@@ -176,6 +202,7 @@ class AppState(QObject):
         self.follow_latest = True
         if run is not None and run.visible_choice is None and not run.visible:
             run.visible = True  # the selected run's curves are shown unless the user unticked it
+            self._save(run, only_if_on_disk=True)
             self.runsChanged.emit()
         # show the run's newest epoch, not the epoch number the previous run happened to be at
         self.selected_epoch = len(run.snapshots) if run is not None else 0
@@ -186,7 +213,10 @@ class AppState(QObject):
         newest = self.runs[-1] if self.runs else None
         for run in self.runs:
             chosen = run.visible_choice
-            run.visible = chosen if chosen is not None else run is newest or run is partner
+            visible = chosen if chosen is not None else run is newest or run is partner
+            if visible != run.visible:
+                run.visible = visible
+                self._save(run, only_if_on_disk=True)  # the next launch shows the same ticks
 
     # --- the runs folder ---------------------------------------------------------------------------------------
     def open_run_store(self, root=None) -> None:
@@ -205,7 +235,6 @@ class AppState(QObject):
         if restored:
             self.selected_run = self.runs[-1]
             self.selected_epoch, self.follow_latest = len(self.selected_run.snapshots), True
-        self._default_ticks(None)
         self.runsChanged.emit()
         self.diskUsageChanged.emit(self.disk_usage)
         if restored:
