@@ -52,15 +52,15 @@ def describe(model, method: str, chosen: bool) -> str:
         return "Back query: the picture the network imagines for each label (train a model to see it)."
     if method == BACK_QUERY:
         why = "you chose it for this run" if chosen else "this network is all sigmoid"
-        return f"Back query: Rashid's method, because {why}: each label is run backwards into a picture."
+        return f"Back query: Rashid's method, because {why}; each label runs backwards into a picture."
     net = model.network
     if chosen:
-        why = "you chose it for this run"
-    elif len(net.weights) > 1:
-        why = f"this network has {net.activation} hidden layers and a {net.output} output, not all sigmoid"
+        return "Back query: the optimised input, as you chose for this run: the picture the network is surest of."
+    if len(net.weights) > 1 and net.activation != "sigmoid":
+        why = f"has {net.activation} layers"
     else:
-        why = f"this network has a {net.output} output, not a sigmoid"
-    return f"Back query: the optimised input, because {why}: the picture that makes it surest of each label."
+        why = f"has a {net.output} output"
+    return f"Back query: the optimised input, because this network {why}, not all sigmoid (Rashid's method needs that)."
 
 
 def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float, hi: float) -> dict:

@@ -36,10 +36,10 @@ CLICK_TEXT = "Click an image to see what the network predicts for it"
 
 def describe(split: str, model) -> str:
     """The tab's one line: what it shows for this split, and what the marks mean once a model exists."""
-    what = f"Dataset: every image of the {dict(SPLITS)[split].lower()} with its label"
+    what = f"Dataset: every {'training' if split == 'train' else 'test'} image and its label"
     if model is None:
-        return what + "; train a model to see what the network predicts for each."
-    return what + "; a green corner marks the ones the network gets right, a red one those it gets wrong."
+        return what + "; train a model to see which ones the network gets right."
+    return what + "; green corner: the network gets it right, red: it gets it wrong."
 
 
 def split_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:

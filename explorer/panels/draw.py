@@ -71,12 +71,12 @@ def picture_to_canvas(picture: np.ndarray) -> np.ndarray:
 
 def describe(model) -> str:
     """The tab's one line: what to do here and what the numbers are."""
-    start = "Draw: write a digit with the mouse and see what the network makes of it, as you draw"
+    start = "Draw: write a digit with the mouse; the network's answer changes as you draw"
     if model is None:
         return start + " (train or load a model first)."
     if is_probabilities(model):
-        return start + ": its probability for each digit."
-    return start + ": each digit's sigmoid output activation (0 to 1 each; they need not sum to 1)."
+        return start + " (bars: its probability for each digit)."
+    return start + " (bars: sigmoid output activations, not probabilities)."
 
 
 def class_probabilities(model, image_uint8: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from core import insight
 from explorer.widgets.prob_bars import is_probabilities, short_output_text
 
 EMPTY_TEXT = "Train a model to see the test images it gets wrong."
-CAPTION = "Errors: the test images the network gets wrong and the digits it confuses"
+CAPTION = "Errors: the test images the network gets wrong, most confident first"
 
 
 def describe(model) -> str:
@@ -17,11 +17,8 @@ def describe(model) -> str:
     if model is None:
         return CAPTION + " (train a model to see them)."
     if is_probabilities(model):
-        return CAPTION + "; the number under each picture is its probability for the predicted digit."
-    return (
-        CAPTION + "; the number under each picture is the predicted digit's sigmoid output activation "
-        "(0 to 1 each, not probabilities)."
-    )
+        return CAPTION + "; the numbers are its probabilities."
+    return CAPTION + "; the numbers are sigmoid output activations, not probabilities."
 METRIC_COLUMNS = ("Class", "Images", "Accuracy", "Precision", "Wrong")
 
 

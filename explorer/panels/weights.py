@@ -30,7 +30,7 @@ def describe(model, label: str, by_strength: bool) -> str:
     if model is None:
         return "Weights: the pixels each label and each first-layer unit look for (train a model to see them)."
     if len(model.network.weights) == 1:
-        return "Weights: the pixels each label's score adds up (red) or subtracts (blue); no hidden layer."
+        return "Weights: the pixels each label's score adds (red) or subtracts (blue); this network has no hidden layer."
     order = f"sorted by its link to {label}" if by_strength else "in unit order"
     return f"Weights: what each label looks for (left) and what each first-layer unit looks for, {order} (right)."
 

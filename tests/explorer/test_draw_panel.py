@@ -94,7 +94,7 @@ def test_prediction_appears_and_matches_the_model(panel, qtbot):
     top = int(np.argmax(probs))
     assert f"<b>{model.classes[top]}</b> (output {outputs[top]:.2f})" in panel.prediction_label.text()
     assert "%" not in panel.prediction_label.text() and "%" not in panel.bars.summary()
-    assert "sigmoid output activation" in panel.caption.text()
+    assert "sigmoid output activations" in panel.caption.text()
     # the back query of the guess, Rashid's (an all-sigmoid network): computed at once
     expected = insight.back_query(model.network, top, 10).reshape(28, 28)
     np.testing.assert_allclose(panel.query_view.image(), expected)

@@ -171,7 +171,7 @@ def test_backquery_method_follows_the_selected_run_unless_the_user_chose(qtbot, 
 
     assert shows("backquery") and "Rashid's method, because this network is all sigmoid" in panel.notice.text()
     state.select_run(relu_run)
-    assert shows("optimised") and "relu hidden layers" in panel.notice.text()
+    assert shows("optimised") and "has relu layers, not all sigmoid" in panel.notice.text()
     state.select_run(sigmoid_run)  # back to the sigmoid run: back to Rashid's method, without a click
     assert shows("backquery")
     np.testing.assert_allclose(panel.images, insight.back_queries(sigmoid_run.snapshots[-1].network))
@@ -185,11 +185,11 @@ def test_backquery_method_follows_the_selected_run_unless_the_user_chose(qtbot, 
         panel.method_combo.view().viewport(), Qt.MouseButton.LeftButton,
         pos=panel.method_combo.view().visualRect(index).center(),
     )  # fmt: skip
-    assert shows("optimised") and "you chose it for this run" in panel.notice.text()
+    assert shows("optimised") and "as you chose for this run" in panel.notice.text()
     state.select_run(relu_run)
     assert shows("optimised") and "you chose" not in panel.notice.text()
     state.select_run(sigmoid_run)
-    assert shows("optimised") and "you chose it for this run" in panel.notice.text()
+    assert shows("optimised") and "as you chose for this run" in panel.notice.text()
     state.select_epoch(1)  # another epoch of the same run keeps the choice
     assert shows("optimised")
     qtbot.waitUntil(lambda: panel.images is not None and not panel.busy, timeout=120_000)
@@ -345,7 +345,7 @@ def test_errors_panel_labels_sigmoid_outputs_as_activations(qtbot, mnist, rashid
     assert "%" not in caption and caption.endswith(f"{outputs.max():.2f}")
     assert panel.bars.shows_activations() and "%" not in panel.bars.summary()
     assert "output" in panel.saliency_view.title_label.text() and "%" not in panel.saliency_view.title_label.text()
-    assert "sigmoid output activation" in panel.notice.text()
+    assert "sigmoid output activations" in panel.notice.text()
 
     dense = state.new_run(dense_epochs[0][1].config)  # a softmax run: probabilities, as percentages
     for event, model in dense_epochs:
@@ -353,7 +353,7 @@ def test_errors_panel_labels_sigmoid_outputs_as_activations(qtbot, mnist, rashid
     qtbot.waitUntil(lambda: panel.model is state.model and not panel.busy and panel.probs is not None, timeout=120_000)
     qtbot.waitUntil(lambda: panel.wrong_grid.model.caption(int(panel.wrong_order[0])).endswith("%"), timeout=60_000)
     assert not panel.bars.shows_activations() and panel.bars.summary().endswith("%)")
-    assert "is its probability" in panel.notice.text() and "sigmoid" not in panel.notice.text()
+    assert "are its probabilities" in panel.notice.text() and "sigmoid" not in panel.notice.text()
 
 
 def test_errors_panel_says_why_for_another_dataset(qtbot, mnist, dense_epochs):
