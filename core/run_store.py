@@ -17,10 +17,9 @@ Disk limit: after each epoch saved, past the limit (`DEFAULT_LIMIT_MB` unless th
 lose their in-between epoch snapshots, keeping their final weights, curves and history; the newest run and any run
 still training are never thinned. A thinned run's epoch slider has one stop after the next start.
 
-Writes run on one background thread, in the order asked (`RunStore.submit`); it exists only while there is
-something to write. A new run's folder is created at once (`reserve_id`), so two copies of the app never share
-one. `load_runs` validates every file and skips a damaged run with one sentence; weights stay in their files until
-the app first uses them.
+Writes run on one background thread, in the order asked (`RunStore.submit`), while there is something to write.
+A new run's folder is made at once (`reserve_id`): two copies of the app never share one. `load_runs` validates
+every file and skips a damaged run with one sentence; weights stay in their files until first used.
 """
 
 from __future__ import annotations
@@ -56,6 +55,10 @@ _MAX_RECORD_BYTES = 64 * 2**20
 class RunStoreError(ValueError):
     """A run folder that cannot be read; the message is one sentence naming the folder and the problem."""
 
+    def __init__(self, folder: Path, problem: str):
+        super().__init__(f"The saved run in {folder} {problem}")
+        self.folder, self.problem = folder, problem  # problem: "has no run.json."
+
 
 def runs_root() -> Path:
     """Where the runs are kept: the user's data folder / "runs"."""
@@ -87,7 +90,7 @@ class StoredRun:
 
 
 def _fail(folder: Path, problem: str):
-    raise RunStoreError(f"The saved run in {folder} {problem}")
+    raise RunStoreError(folder, problem)
 
 
 def _check_record(folder: Path, data) -> dict:
@@ -189,10 +192,10 @@ def _tidy(stored: StoredRun) -> None:
             path.unlink()
 
 
-def load_runs(root: Path) -> tuple[list[StoredRun], list[str]]:
-    """Every readable run under `root`, oldest first, and one sentence per run folder that could not be read."""
+def load_runs(root: Path) -> tuple[list[StoredRun], list[RunStoreError]]:
+    """Every readable run under `root`, oldest first, and why each other run folder could not be read."""
     runs: list[StoredRun] = []
-    problems: list[str] = []
+    problems: list[RunStoreError] = []
     for folder in _run_folders(root):
         if not any(folder.iterdir()):
             continue  # an id reserved by a run that never got to save anything (or by a copy of the app running now)
@@ -201,10 +204,10 @@ def load_runs(root: Path) -> tuple[list[StoredRun], list[str]]:
             if stored.interrupted:
                 _tidy(stored)
         except RunStoreError as exc:
-            problems.append(str(exc))
+            problems.append(exc)
             continue
         except OSError as exc:
-            problems.append(f"The saved run in {folder} could not be read ({exc.strerror or exc}).")
+            problems.append(RunStoreError(folder, f"could not be read ({exc.strerror or exc})."))
             continue
         runs.append(stored)
     return runs, problems
@@ -302,13 +305,8 @@ class RunStore:
             return run_id
 
     def remove(self, run_id: int, name: str = "a run") -> None:
-        folder = self.root / str(run_id)
-
-        def remove() -> None:
-            if folder.exists():
-                shutil.rmtree(folder)
-
-        self.submit(remove, f"remove the files of {name}")
+        folder = self.root / str(run_id)  # a run never saved has no folder: nothing to do
+        self.submit(lambda: folder.exists() and shutil.rmtree(folder), f"remove the files of {name}")
 
     def submit(self, action: Callable[[], None], what: str) -> None:
         """Run `action` on the writer thread after everything asked before; `what` ("save run 3") names it in
@@ -395,6 +393,6 @@ def _run_folders(root: Path) -> list[Path]:
 
 
 def _name_of(folder: Path) -> str:
-    with contextlib.suppress(OSError, ValueError, AttributeError, RecursionError):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, RecursionError):
         return str(json.loads((folder / RECORD).read_text(encoding="utf-8"))["name"])
     return f"the run in {folder.name}"

@@ -92,6 +92,7 @@ class AppState(QObject):
         self._next_number = 1  # the N of "run N" (see new_run)
         self.run_store: run_store.RunStore | None = None  # set by open_run_store
         self.disk_usage: int | None = None  # bytes, while runs are kept
+        self.skipped_runs: list[str] = []  # why each saved run that could not be read was skipped
         self._storeUsage.connect(self._on_store_usage)
         self._storeNote.connect(self._on_store_note)
 
@@ -232,6 +233,7 @@ class AppState(QObject):
         self._next_number = max([store.next_number, self._next_number, *(r.number + 1 for r in self.runs)])
         self.run_store = store
         self.disk_usage = store.usage()
+        self.skipped_runs = [str(p) for p in problems]  # the line under the runs list shows these
         if restored:
             self.selected_run = self.runs[-1]
             self.selected_epoch, self.follow_latest = len(self.selected_run.snapshots), True
@@ -240,10 +242,10 @@ class AppState(QObject):
         if restored:
             self._emit_model()
         if problems:
-            more = f" ({len(problems) - 1} more could not be read either.)" if len(problems) > 1 else ""
-            self.statusMessage.emit(
-                f"{problems[0]} It was skipped; delete that folder to stop seeing this.{more}"
-            )
+            first = problems[0]
+            others = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+            self.statusMessage.emit(f"Skipped saved run {first.folder.name}{others}: it {first.problem.rstrip('.')} "
+                                    f"(delete {first.folder} to stop seeing this).")  # fmt: skip
 
     def close_run_store(self, timeout: float = 5.0) -> bool:
         """Quitting: a run still training is saved as stopped (with the epochs it finished); wait for the writes.

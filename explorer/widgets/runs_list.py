@@ -261,15 +261,23 @@ class RunsDiskUsage(QWidget):
         self.limit_spin.setValue(limit)
         self.limit_spin.blockSignals(False)
         over = used > limit * 2**20
-        text = f"Saved runs take {format_size(used)} on disk"
+        text = (
+            f"Saved runs take {format_size(used)} on disk"
+            if used
+            else "No runs saved yet: each is kept as it trains"
+        )
+        skipped = len(self.state.skipped_runs)
+        if skipped:
+            text += f" · {skipped} damaged run{'s' if skipped > 1 else ''} skipped"
         self.label.setText(text + (", over the limit: remove runs to make room" if over else ""))
         self.label.setStyleSheet("color: #b00020;" if over else "")
         folder = self.state.run_store.root if self.state.run_store is not None else "the runs folder"
         tip = (f"Runs are saved in {folder} as each epoch ends, and come back when the app starts again; removing "
                "a run deletes its files. Past the limit, the oldest runs keep only their final weights on disk "
                "(their curves and history stay); the newest run is never thinned.")  # fmt: skip
-        for widget in (self, self.label, self.limit_spin):
+        for widget in (self, self.limit_spin):
             widget.setToolTip(tip)
+        self.label.setToolTip("\n\n".join([tip, *self.state.skipped_runs]))
 
     def _on_limit(self, value: int) -> None:
         self.state.set_disk_limit(value)

@@ -106,6 +106,7 @@ def test_a_damaged_run_is_skipped_with_one_sentence_and_the_others_load(tmp_path
     save_run(store, 3, 1)
     (root / "2" / "run.json").write_bytes(damage)
     stored, problems = load_runs(root)
+    problems = [str(p) for p in problems]
     assert [s.record["run_id"] for s in stored] == [1, 3]
     assert len(problems) == 1 and words in problems[0] and str(root / "2") in problems[0]
     assert problems[0].count(". ") == 0 and problems[0].endswith((".", ")"))  # one sentence
@@ -116,7 +117,9 @@ def test_a_run_folder_without_its_record_is_skipped(tmp_path):
     (tmp_path / "runs" / "7").mkdir(parents=True)
     (tmp_path / "runs" / "7" / snapshot_name(1)).write_bytes(b"something")
     stored, problems = load_runs(tmp_path / "runs")
-    assert stored == [] and problems == [f"The saved run in {tmp_path / 'runs' / '7'} has no run.json."]
+    assert stored == [] and [str(p) for p in problems] == [
+        f"The saved run in {tmp_path / 'runs' / '7'} has no run.json."
+    ]
 
 
 def test_an_empty_run_folder_is_a_reserved_id_not_a_damaged_run(tmp_path):

@@ -144,11 +144,12 @@ def test_a_damaged_run_is_skipped_with_one_sentence_in_the_status_bar(qtbot):
     window = open_window(qtbot)
     assert [r.run_id for r in window.state.runs] == [2]
     message = window.statusBar().currentMessage()
-    assert message.startswith(
-        f"The saved run in {runs_root() / '1'} has a damaged run.json (not valid JSON)."
-    )
-    assert "It was skipped" in message
+    assert message == (f"Skipped saved run 1: it has a damaged run.json (not valid JSON) (delete {runs_root() / '1'} "
+                       "to stop seeing this).")  # fmt: skip
     assert find(window, "runsList").topLevelItemCount() == 1
+    label = find(window, "runsDiskLabel")
+    assert label.text().endswith(" · 1 damaged run skipped")
+    assert f"The saved run in {runs_root() / '1'} has a damaged run.json" in label.toolTip()
 
 
 def test_a_damaged_snapshot_shows_no_model_and_says_why(qtbot):
