@@ -12,7 +12,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QHeaderView, QMessageBox, QTreeView, QWidget
+from PySide6.QtWidgets import (
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLineEdit,
+    QMessageBox,
+    QTreeView,
+    QWidget,
+)
 
 WIDTH, HEIGHT = 900, 560  # the dialog's first size, shrunk to fit a small screen
 
@@ -44,15 +52,38 @@ class FolderDialog(FileDialog):
         self.setFileMode(QFileDialog.FileMode.Directory)
         self.setOption(QFileDialog.Option.ShowDirsOnly, True)
         self.created: Path | None = None
+        # Qt greys out its Choose button while the typed folder does not exist; connected after Qt's own
+        # handler, this turns it back on, so a new folder (even figs/new) can be chosen by click or Enter
+        self.name_edit = self.findChild(QLineEdit, "fileNameEdit")
+        if self.name_edit is not None:
+            self.name_edit.textChanged.connect(self._enable_choose)
+
+    def _enable_choose(self, text: str) -> None:
+        box = self.findChild(QDialogButtonBox)
+        button = box.button(QDialogButtonBox.StandardButton.Open) if box is not None else None
+        if button is not None and text.strip():
+            button.setEnabled(True)
+
+    def typed_path(self) -> Path | None:
+        """The folder named in the text box (relative to the folder shown), or None when it is empty."""
+        text = self.name_edit.text().strip() if self.name_edit is not None else ""
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else Path(self.directory().absolutePath()) / path
 
     def accept(self) -> None:
-        chosen = self.selectedFiles()
-        if chosen and not Path(chosen[0]).exists():
-            problem = create_folder(chosen[0])
+        chosen = self.typed_path()
+        if chosen is not None and not chosen.is_dir():
+            problem = (
+                f"Cannot export to {chosen}: it is a file, not a folder."
+                if chosen.exists()
+                else create_folder(chosen)
+            )
             if problem:
                 QMessageBox.warning(self, self.windowTitle(), problem)
                 return
-            self.created = Path(chosen[0])
+            self.created = chosen
         super().accept()
 
 

@@ -232,7 +232,7 @@ class DrawPanel(QWidget):
         if model is None or self.prepared.empty:
             self.probabilities = None
             self.bars.set_empty_text(
-                NO_MODEL if model is None else "Draw a digit to see the ten probabilities"
+                NO_MODEL if model is None else "Draw a digit to see the network's answer for each class"
             )
             self.bars.set_probabilities(None, self._class_names())
             self.prediction_label.setText("")

@@ -24,7 +24,8 @@ RIGHT_COLOUR = QColor("#2ca02c")
 WRONG_COLOUR = QColor("#d62728")
 
 
-ACTIVATION_NOTE = "Sigmoid output activations: each 0 to 1 on its own; they need not sum to 1"
+ACTIVATION_NOTE = "Sigmoid outputs, 0 to 1 each (not probabilities)"  # short: it heads a narrow widget
+ACTIVATION_TIP = "Sigmoid output activations: each 0 to 1 on its own, so they need not sum to 1"
 
 
 def is_probabilities(model_or_network) -> bool:
@@ -82,7 +83,7 @@ class ProbabilityBars(QWidget):
         self._true = None if true_label is None else int(true_label)
         self._activations = bool(activations)
         self.setToolTip(
-            ACTIVATION_NOTE + " (the top one is the guess); ✓ marks the true label"
+            ACTIVATION_TIP + " (the top one is the guess); ✓ marks the true label"
             if self._activations
             else "The network's probability for each class; the top guess is highlighted, ✓ marks the true label"
         )
