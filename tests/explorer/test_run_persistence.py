@@ -239,3 +239,25 @@ def test_quitting_when_nothing_trains_asks_nothing(qtbot):
     window = open_window(qtbot)
     window.findChild(QAction, "actionQuit").trigger()
     assert window.quit_question is None and not window.isVisible()
+
+
+def test_the_rotation_experiments_runs_take_no_numbers(qtbot):
+    from explorer.panels.augmentation import AugmentationPanel
+
+    window = open_window(qtbot)
+    quick_settings(window, train_limit=500, epochs=1, hidden="16")
+    qtbot.mouseClick(find(window, "trainButton"), Qt.MouseButton.LeftButton)
+    wait_finished(qtbot, window)
+    experiment = window.findChild(AugmentationPanel).experiment
+    experiment.limit_spin.setValue(500)
+    experiment.epochs_spin.setValue(1)
+    qtbot.mouseClick(experiment.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not experiment.running, timeout=240_000)
+    qtbot.mouseClick(find(window, "trainButton"), Qt.MouseButton.LeftButton)
+    wait_finished(qtbot, window)
+    names = [run.name.split(" · ")[0] for run in window.state.runs]
+    assert names == ["run 1", "experiment: without rotation", "experiment: with rotation ±10°", "run 2"]
+    window.close()
+    again = open_window(qtbot)  # the experiment's runs are kept like any other
+    assert [run.name.split(" · ")[0] for run in again.state.runs] == names
+    assert [run.status for run in again.state.runs] == ["completed"] * 4
