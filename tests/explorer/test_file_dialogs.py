@@ -41,7 +41,7 @@ def test_a_folder_that_cannot_be_created_keeps_the_dialog_open(qtbot, tmp_path, 
 
 
 def test_every_column_fits_its_contents(qtbot, tmp_path):
-    for name in ("a_rather_long_file_name_for_a_model.npz", "b.npz"):
+    for name in ("a_long_model_file_name_here_1.npz", "b.npz"):
         (tmp_path / name).write_bytes(b"x" * 1000)
     dialog = FileDialog(None, "Load model", str(tmp_path), "Models (*.npz)")
     qtbot.addWidget(dialog)
