@@ -49,7 +49,7 @@ HELP_HINT = "see `mnist-explorer --help` for the commands that need no display"
 
 
 def display_problem(env: dict | None = None, platform: str | None = None) -> str:
-    """"" if the app can open its window here, else one sentence: what is missing and what to do."""
+    """ "" if the app can open its window here, else one sentence: what is missing and what to do."""
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
     if not platform.startswith("linux") and "bsd" not in platform:

@@ -19,6 +19,8 @@ def describe(model) -> str:
     if is_probabilities(model):
         return CAPTION + "; the numbers are its probabilities."
     return CAPTION + "; the numbers are sigmoid output activations, not probabilities."
+
+
 METRIC_COLUMNS = ("Class", "Images", "Accuracy", "Precision", "Wrong")
 
 

@@ -27,7 +27,9 @@ def test_a_folder_that_cannot_be_created_keeps_the_dialog_open(qtbot, tmp_path, 
     from explorer import file_dialogs
 
     warnings = []
-    monkeypatch.setattr(file_dialogs.QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    monkeypatch.setattr(
+        file_dialogs.QMessageBox, "warning", lambda parent, title, text: warnings.append(text)
+    )
     (tmp_path / "taken").write_text("x")
     dialog = FolderDialog(None, "Export", str(tmp_path))
     qtbot.addWidget(dialog)

@@ -23,7 +23,11 @@ def launch(*args, env_changes: dict, timeout: float = 60) -> subprocess.Complete
     env.update({k: v for k, v in env_changes.items() if v is not None})
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "explorer.app", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "explorer.app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
