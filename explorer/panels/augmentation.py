@@ -190,7 +190,7 @@ class AugmentationPanel(QWidget):
         )
         self.strip_grid.fit_columns(STRIP_STEPS)
         self.strip_grid.setFixedHeight(112)
-        self.strip_title = QLabel(objectName="angleStripTitle")
+        self.strip_title = QLabel(objectName="angleStripTitle", wordWrap=True)  # wraps, never widens the window
 
         self.batch_preview = BatchPreview(self)
         self.batch_grid = self.batch_preview.grid
@@ -205,6 +205,9 @@ class AugmentationPanel(QWidget):
     def _build_settings(self) -> QGroupBox:
         """The training's augmentation setting (shared with the control panel's Rotation)."""
         self.mode_combo = QComboBox(objectName="augmentModeCombo")
+        # its long choices must not set the window's width: it shortens on a 1280 px screen, its list does not
+        self.mode_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.mode_combo.setMinimumContentsLength(20)
         for key, text in MODES:
             self.mode_combo.addItem(text, key)
         self.mode_combo.setToolTip(

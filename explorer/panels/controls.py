@@ -27,6 +27,7 @@ from superqt.utils import create_worker
 from core import recipes
 from core.network import ACTIVATIONS
 from core.training import ConfigError, TrainConfig
+from explorer.state import TrainRequest
 from explorer.widgets.config_fields import (
     OUTPUT_LOSS_PAIRS,
     TIPS,
@@ -45,6 +46,7 @@ from explorer.widgets.training_status import TrainingStatus
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 DEFAULT_RECIPE = "keras-dense512"
+MESSAGE_LINES = 3  # the hint and error line under the settings: lines of room, kept while empty
 
 
 class ControlPanel(QWidget):
@@ -96,6 +98,9 @@ class ControlPanel(QWidget):
 
         self.message = QLabel(objectName="configMessage", wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its room is kept whether or not it holds a hint, so the Train button under it never moves.
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.message.setFixedHeight(MESSAGE_LINES * self.message.fontMetrics().lineSpacing() + 4)
 
         self.train_button = QPushButton("Train", objectName="trainButton")
         self.train_button.setToolTip(
@@ -130,6 +135,8 @@ class ControlPanel(QWidget):
             buttons.addWidget(button)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)  # tight: on a 720 px screen Train and the progress must not scroll away
+        layout.setSpacing(4)
         for title, form in (("Data", data), ("Network", network), ("Training", training)):
             group = QGroupBox(title)
             group.setLayout(form)
@@ -301,7 +308,7 @@ class ControlPanel(QWidget):
         colours = {"error": "#b00020", "warning": "#8a5a00", "note": "#555"}
         self.message.setStyleSheet(f"color: {colours.get(kind, '#555')};")
         self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self.message.setToolTip(text)  # all of it, should a long sentence need more than its lines
 
     # --- datasets ----------------------------------------------------------------------------------------------
     def _on_dataset_chosen(self, _index: int) -> None:
@@ -402,4 +409,4 @@ class ControlPanel(QWidget):
         name = f"run {self.state.next_run_number} · {label}"
         if parent_run is not None:
             name = f"{parent_run.name.split(' · ')[0]} continued"
-        self.controller.start(config, dataset, network, name=name, parent_run=parent_run)
+        self.state.request_training(TrainRequest(config, name, network, parent_run))

@@ -40,7 +40,7 @@ class BatchPreview(QWidget):
         )
         self.new_batch_button = QPushButton("&New batch", objectName="newBatchButton")
         self.new_batch_button.setToolTip("Draw another random batch with the same settings (Alt+N)")
-        self.title = QLabel("Batch preview", objectName="batchTitle")
+        self.title = QLabel("Batch preview", objectName="batchTitle", wordWrap=True)  # never widens the window
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.new_batch_button)

@@ -60,16 +60,15 @@ def loss_kind(run) -> str:
 
 
 def loss_axis_label(runs) -> str:
-    """"cross-entropy loss"; with two kinds in view, both named (the legend says which run has which)."""
-    kinds = sorted({loss_kind(run) for run in runs if run.config})
-    if len(kinds) == 1:
-        return f"{kinds[0]} loss"
-    return "loss (two kinds: see legend)" if kinds else "loss"
+    """"loss", or "loss (2 kinds)" when cross-entropy and squared-error runs share the axis (a short label: the
+    plot may be 150 px high); the legend names each run's loss."""
+    kinds = {loss_kind(run) for run in runs if run.config}
+    return "loss (2 kinds)" if len(kinds) > 1 else "loss"  # the legend says which run has which
 
 
 class RunLegend:
-    """The runs' entries at the top of a plot legend: a line of the run's colour and its name (and its loss, when
-    the visible runs mix two kinds). Rebuilt only when what it would show changes."""
+    """The runs' entries at the top of a plot legend: a line of the run's colour, its name and its loss
+    ("run 2 · squared error"). Rebuilt only when what it would show changes."""
 
     def __init__(self, legend: pg.LegendItem):
         self.legend = legend
@@ -78,8 +77,8 @@ class RunLegend:
 
     def update(self, runs, with_loss: bool) -> None:
         runs = [run for run in runs if run.visible]
-        mixed = with_loss and len({loss_kind(run) for run in runs if run.config}) > 1
-        rows = [(run.colour, run.name.split(" · ")[0] + (f" ({loss_kind(run)})" if mixed else "")) for run in runs]
+        rows = [(run.colour, run.name.split(" · ")[0] + (f" · {loss_kind(run)}" if with_loss and run.config else ""))
+                for run in runs]  # fmt: skip
         if len(rows) > MAX_LEGEND_RUNS:
             rows = rows[-MAX_LEGEND_RUNS:]
             rows.insert(0, ("#ffffff", f"… and {len(runs) - MAX_LEGEND_RUNS} more runs"))

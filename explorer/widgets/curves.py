@@ -73,7 +73,9 @@ class TrainingCurves(QWidget):
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.getPlotItem().setLabel("bottom", "epoch", color=AXIS_COLOUR)
         self.loss_plot.setToolTip("Loss per batch (faint: raw; solid: smoothed) and per epoch (▽: train, "
-                                  "● solid: test). Drag to pan, wheel to zoom, right-click for options.")  # fmt: skip
+                                  "● solid: test). Cross-entropy and squared error are different scales: the "
+                                  "legend says which run has which. Drag to pan, wheel to zoom, right-click for "
+                                  "options.")  # fmt: skip
         self.accuracy_plot.setToolTip("Accuracy per batch (smoothed) and per epoch (▽: train, ● solid: "
                                       "test). A widening gap between train and test is overfitting.")  # fmt: skip
         self.lr_plot.setToolTip("The learning rate of every batch (changes with a schedule).")
@@ -150,10 +152,8 @@ class TrainingCurves(QWidget):
         """The line-style legends; returns the loss plot's, where the runs' names go too (RunLegend)."""
         grey = QColor("#555")
         for plot, entries in (
-            (self.loss_plot, [("batch (raw)", pg.mkPen(QColor(85, 85, 85, 70)), None),
-                              ("batch (smoothed)", pg.mkPen(grey, width=1.5), None),
-                              ("epoch: train", None, "t"),
-                              ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),
+            # The loss legend names the runs (RunLegend); the line styles are told once, on the accuracy plot.
+            (self.loss_plot, [("batch (raw)", pg.mkPen(QColor(85, 85, 85, 70)), None)]),
             (self.accuracy_plot, [("batch (smoothed)", pg.mkPen(grey, width=1.5), None),
                                   ("epoch: train", None, "t"),
                                   ("epoch: test", pg.mkPen(grey, width=2.5), "o")]),

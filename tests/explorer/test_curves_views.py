@@ -87,13 +87,15 @@ def test_the_legend_names_runs_and_marks_losses_of_two_kinds(curves):
     state, widget = curves
     fake_run(state, "keras-dense512", 50, 2)
     legend_names = [label.text for _sample, label in widget.run_legend.legend.items]
-    assert legend_names[0] == "run 1" and "batch (raw)" in legend_names
-    assert widget.loss_plot.getPlotItem().getAxis("left").labelText == "cross-entropy loss"
+    assert legend_names == ["run 1 · cross-entropy", "batch (raw)"]
+    assert widget.loss_plot.getPlotItem().getAxis("left").labelText == "loss"
     fake_run(state, "rashid", 50, 2)
     legend_names = [label.text for _sample, label in widget.run_legend.legend.items]
-    assert legend_names[:2] == ["run 1 (cross-entropy)", "run 2 (squared error)"]
-    assert "two kinds" in widget.loss_plot.getPlotItem().getAxis("left").labelText
-    assert loss_axis_label([state.runs[1]]) == "squared error loss"
+    assert legend_names == ["run 1 · cross-entropy", "run 2 · squared error", "batch (raw)"]
+    assert widget.loss_plot.getPlotItem().getAxis("left").labelText == "loss (2 kinds)"
+    assert loss_axis_label([state.runs[1]]) == "loss"
+    state.set_run_visible(state.runs[0], False)
+    assert [label.text for _sample, label in widget.run_legend.legend.items][0] == "run 2 · squared error"
 
 
 def test_lr_axis_labels_whole_decades_spaced_apart():

@@ -1,0 +1,67 @@
+"""The window fits the screen it opens on, every tab stays usable down to 1280x720, and nothing jumps."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtWidgets import QWidget
+
+from explorer.main_window import FRAME_ALLOWANCE, PREFERRED_SIZE, initial_geometry
+from tests.explorer.gui_helpers import find, open_window
+
+SMALL = QSize(1280, 720)  # a 1920x1080 laptop at 150% scaling, as Qt sees it
+
+
+class Screen:
+    def __init__(self, rect: QRect):
+        self.rect = rect
+
+    def availableGeometry(self) -> QRect:  # noqa: N802 - QScreen's name
+        return self.rect
+
+
+@pytest.mark.parametrize(
+    "available",
+    [QRect(0, 0, 1280, 720), QRect(0, 0, 1280, 680), QRect(1920, 0, 1366, 728), QRect(0, 0, 2560, 1440)],
+)
+def test_the_first_window_fits_the_available_screen(available):
+    rect = initial_geometry(Screen(available))
+    framed = rect.adjusted(-FRAME_ALLOWANCE.width() // 2, -FRAME_ALLOWANCE.height() + 8,
+                           FRAME_ALLOWANCE.width() // 2, 8)  # fmt: skip
+    assert available.contains(framed), (available, rect)
+    assert rect.width() == min(PREFERRED_SIZE.width(), available.width() - FRAME_ALLOWANCE.width())
+    assert rect.height() == min(PREFERRED_SIZE.height(), available.height() - FRAME_ALLOWANCE.height())
+
+
+def test_every_tab_is_usable_at_1280x720(qtbot):
+    window = open_window(qtbot)
+    target = SMALL - FRAME_ALLOWANCE
+    hint = window.minimumSizeHint()
+    assert hint.width() <= target.width() and hint.height() <= target.height(), hint
+    window.resize(target)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        qtbot.wait(50)
+        panel = window.tabs.widget(index)
+        assert window.size() == target, window.tabs.tabText(index)
+        # the tab is shown whole: no part of it is pushed out of the window
+        assert window.rect().contains(QRect(panel.mapTo(window, panel.rect().topLeft()), panel.size()))
+    train = find(window, "trainButton")
+    assert train.isVisible() and window.rect().contains(QRect(train.mapTo(window, train.rect().topLeft()),
+                                                              train.size()))  # fmt: skip
+
+
+def test_the_train_button_stays_put_when_the_hint_comes_and_goes(qtbot):
+    window = open_window(qtbot)
+    controls = window.control_panel
+    train = find(window, "trainButton", QWidget)
+    controls.show_message("")
+    qtbot.wait(20)
+    before = train.mapTo(window, train.rect().topLeft())
+    controls.show_message("keras-dense512: its source reports 97.8% test accuracy on mnist.", "note")
+    qtbot.wait(20)
+    assert train.mapTo(window, train.rect().topLeft()) == before
+    controls.show_message("The learning rate must be a number above 0; type one such as 0.01, or pick a recipe "
+                          "to start from its settings.", "error")  # fmt: skip
+    qtbot.wait(20)
+    assert train.mapTo(window, train.rect().topLeft()) == before
