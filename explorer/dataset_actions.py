@@ -7,8 +7,10 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
+from PySide6.QtWidgets import QProgressDialog
 from superqt.utils import create_worker
+
+from explorer import file_dialogs
 
 FILE_FILTER = "Datasets (*.gz *-ubyte *.idx *.idx1 *.idx3 *.npz *.csv);;All files (*)"
 
@@ -39,14 +41,14 @@ class DatasetActions(QObject):
         self._dialog: QProgressDialog | None = None
 
     def open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path = file_dialogs.ask_open_file(  # wide enough for its columns
             self.window, "Open dataset (pick any IDX file to open its folder)", "", FILE_FILTER
         )
         if path:
             self.open_path(dataset_key_for(path))
 
     def open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.window, "Open a folder holding the four IDX files")
+        path = file_dialogs.ask_existing_folder(self.window, "Open a folder holding the four IDX files")
         if path:
             self.open_path(path)
 

@@ -107,6 +107,14 @@ def ask_folder(parent: QWidget | None, caption: str, start: str = "") -> str:
     return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""
 
 
+def ask_existing_folder(parent: QWidget | None, caption: str, start: str = "") -> str:
+    """An existing folder to read from (nothing is created), or "" if cancelled."""
+    dialog = FileDialog(parent, caption, start)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""
+
+
 def ask_open_file(parent: QWidget | None, caption: str, start: str, filters: str) -> str:
     dialog = FileDialog(parent, caption, start, filters)
     dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
