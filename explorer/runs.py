@@ -1,7 +1,7 @@
 """A training run as the app holds it (`Run`), its growing curve buffers, and its record on disk.
 
 No Qt here: `AppState` (explorer/state.py) owns the runs and decides when one is saved; this module turns a `Run`
-into what `core.run_store` writes (`run_record`, `new_curve_points`) and a `StoredRun` read back into a `Run`
+into what `core.run_store` writes (`core.run_files` says what the files hold) (`run_record`, `new_curve_points`) and a `StoredRun` read back into a `Run`
 (`restored_run`).
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from core import model_io, run_store
-from core.run_store import CURVE_COLUMNS
+from core import model_io, run_files
+from core.run_files import CURVE_COLUMNS
 
 RUN_COLOURS = [
     "#1f77b4",
@@ -176,8 +176,8 @@ def run_colour(run_id: int) -> str:
 def run_record(run: Run) -> dict:
     """What run.json holds for `run` (everything but the curves and the weights), as JSON-able values."""
     return {
-        "format": run_store.FORMAT,
-        "version": run_store.VERSION,
+        "format": run_files.FORMAT,
+        "version": run_files.VERSION,
         "run_id": run.run_id,
         "number": run.number,
         "name": run.name,
@@ -212,7 +212,7 @@ def new_curve_points(run: Run) -> np.ndarray | None:
 INTERRUPTED = "The app ended while this run trained; it kept the epochs it had finished."
 
 
-def restored_run(stored: run_store.StoredRun) -> Run:
+def restored_run(stored: run_files.StoredRun) -> Run:
     """The `Run` for a run read back from disk; one cut short by a crash or a kill comes back "interrupted"."""
     record = stored.record
     run = Run(

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core import run_store
+from core import run_files, run_store
 from explorer.runs import (
     RUN_COLOURS,
     GrowingArray,
@@ -166,7 +166,7 @@ class AppState(QObject):
     @property
     def training_runs(self) -> list[Run]:
         """The runs training (or paused) right now: the Train button's, or the rotation experiment's."""
-        return [run for run in self.runs if run.status in run_store.UNFINISHED]
+        return [run for run in self.runs if run.status in run_files.UNFINISHED]
 
     def end_run(self, run: Run, status: str, message: str = "") -> None:
         """A run ended ("completed", "stopped", "diverged", "error"): record why, and save it."""
@@ -223,9 +223,9 @@ class AppState(QObject):
     def open_run_store(self, root=None) -> None:
         """Bring back the runs kept in `root` (default: the user's data folder / "runs") and keep every run from
         now on. A run folder that cannot be read is skipped, with one sentence in the status bar."""
-        store = run_store.RunStore(root or run_store.runs_root(), on_usage=self._storeUsage.emit,
+        store = run_store.RunStore(root or run_files.runs_root(), on_usage=self._storeUsage.emit,
                                    on_note=self._storeNote.emit)  # fmt: skip
-        stored, problems = run_store.load_runs(store.root)
+        stored, problems = run_files.load_runs(store.root)
         restored = [restored_run(s) for s in stored]
         self.runs = restored + [r for r in self.runs if r.run_id not in {s.run_id for s in restored}]
         ids = [r.run_id for r in self.runs] + [int(p.name) for p in _numbered_folders(store.root)]

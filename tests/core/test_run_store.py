@@ -1,4 +1,4 @@
-"""The runs folder (core/run_store.py): what is written comes back, a damaged run is skipped with one sentence, a
+"""The runs folder (core/run_files.py, core/run_store.py): what is written comes back, a damaged run is skipped with one sentence, a
 run cut short comes back interrupted, and the disk limit thins the oldest runs but never the newest."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from core import model_io, run_store
+from core import model_io, run_files, run_store
 from core.model_io import Model
 from core.network import init_network
-from core.run_store import CURVE_COLUMNS, RunStore, load_runs, segment_name, snapshot_name
+from core.run_files import CURVE_COLUMNS, load_runs, segment_name, snapshot_name
+from core.run_store import RunStore
 from core.training import TrainConfig
 
 
@@ -28,7 +29,7 @@ def model(hidden=8, seed=0) -> Model:
 
 def record(run_id, epochs=1, status="completed", segments=0, **extra) -> dict:
     return {
-        "format": run_store.FORMAT, "version": run_store.VERSION, "run_id": run_id, "number": run_id,
+        "format": run_files.FORMAT, "version": run_files.VERSION, "run_id": run_id, "number": run_id,
         "name": f"run {run_id}", "colour": "#1f77b4", "dataset": "mnist", "classes": [str(i) for i in range(10)],
         "config": TrainConfig(hidden=(8,), epochs=3).to_dict(), "status": status, "message": "",
         "history": [{"epoch": e + 1, "test_accuracy": 0.5 + e / 10} for e in range(epochs)], "seconds": 1.5,
@@ -91,6 +92,9 @@ def dead_pid() -> int:
         (b'{"format": "something else"}', "not written by this app"),
         (b"[" * 200_000 + b"]" * 200_000, "damaged run.json (not valid JSON)"),
         (json.dumps({**record(2), "history": "lots"}).encode(), "'history'"),
+        (json.dumps({**record(2), "history": [{"test_accuracy": "high"}]}).encode(), "epochs of numbers"),
+        (json.dumps({**record(2), "visible": [1]}).encode(), "'visible'"),
+        (json.dumps({**record(2), "classes": [0, 1]}).encode(), "class names are not all text"),
         (
             json.dumps({**record(2), "config": {"hidden": "wide"}}).encode(),
             "settings this version cannot use",

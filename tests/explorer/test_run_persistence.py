@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
-from core import run_store
+from core import run_files
 from core.training import TrainConfig
 from explorer.state import AppState
 from tests.explorer.gui_helpers import find, open_window, quick_settings, wait_finished
@@ -156,14 +156,14 @@ def test_a_damaged_snapshot_shows_no_model_and_says_why(qtbot):
     state = reopened()
     trained_run(state)
     state.close_run_store()
-    (runs_root() / "1" / run_store.snapshot_name(2)).write_bytes(b"not a zip")
+    (runs_root() / "1" / run_files.snapshot_name(2)).write_bytes(b"not a zip")
     back = AppState()
     messages = []
     back.statusMessage.connect(messages.append)
     back.open_run_store()
     assert back.model is None
     assert back.runs[0].snapshots[0] is not None  # the other epoch still loads
-    assert any("could not be read" in m and run_store.snapshot_name(2) in m for m in messages)
+    assert any("could not be read" in m and run_files.snapshot_name(2) in m for m in messages)
 
 
 def test_two_runs_trained_in_the_window_are_back_after_a_restart(qtbot):
@@ -183,7 +183,7 @@ def test_two_runs_trained_in_the_window_are_back_after_a_restart(qtbot):
     assert [runs_list.topLevelItem(i).text(0) for i in range(2)] == [b[0] for b in before]
     usage = find(again, "runsDiskUsage")
     assert usage.isVisible() and "Saved runs take" in find(usage, "runsDiskLabel").text()
-    assert again.state.disk_usage == run_store.folder_bytes(runs_root())
+    assert again.state.disk_usage == run_files.folder_bytes(runs_root())
     assert str(runs_root()) in usage.toolTip() and "never thinned" in usage.toolTip()
     assert again.control_panel.train_button.isEnabled()
     qtbot.mouseClick(find(again, "trainButton"), Qt.MouseButton.LeftButton)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import model_io, run_store
+from core import model_io, run_files
 from tests.explorer.gui_helpers import find, open_window
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def train_and_kill(rng: np.random.Generator) -> tuple[str, int]:
         started = child.stdout.readline().split()
         assert restored.startswith("restored") and started[:1] == ["training"], child.stderr.read()
         run_id = int(started[1])
-        record = run_store.runs_root() / str(run_id) / run_store.RECORD
+        record = run_files.runs_root() / str(run_id) / run_files.RECORD
         deadline = time.monotonic() + WAIT_SECONDS
         while committed_epochs(record) < EPOCHS_BEFORE_KILL:
             assert child.poll() is None, f"the app ended by itself: {child.stderr.read()}"
@@ -80,7 +80,7 @@ def train_and_kill(rng: np.random.Generator) -> tuple[str, int]:
 def test_runs_killed_mid_training_come_back_interrupted_with_their_finished_epochs(qtbot, figures):
     rng = np.random.default_rng(13)
     restored_first, first_id = train_and_kill(rng)
-    committed_first = committed_epochs(run_store.runs_root() / str(first_id) / run_store.RECORD)
+    committed_first = committed_epochs(run_files.runs_root() / str(first_id) / run_files.RECORD)
     restored_second, second_id = train_and_kill(rng)
     assert restored_first == "restored"  # a fresh folder: nothing to restore
     assert restored_second.startswith("restored run 1 · ") and restored_second.endswith("=interrupted")
@@ -92,7 +92,7 @@ def test_runs_killed_mid_training_come_back_interrupted_with_their_finished_epoc
     assert [r.name.split(" · ")[0] for r in runs] == ["run 1", "run 2"]  # numbering carried on after the kill
     assert window.state.next_run_number == 3
     for run in runs:
-        epochs = committed_epochs(run_store.runs_root() / str(run.run_id) / run_store.RECORD)
+        epochs = committed_epochs(run_files.runs_root() / str(run.run_id) / run_files.RECORD)
         assert run.status == "interrupted" and len(run.history) == epochs >= EPOCHS_BEFORE_KILL
         assert "kept the epochs it had finished" in run.message
         assert len(run.snapshots) == epochs
@@ -103,14 +103,14 @@ def test_runs_killed_mid_training_come_back_interrupted_with_their_finished_epoc
     row = find(window, "runsList").topLevelItem(0)
     assert row.text(3).startswith("interrupted · ")
     leftovers = [
-        p.name for p in run_store.runs_root().rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")
+        p.name for p in run_files.runs_root().rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")
     ]
     assert leftovers == []
-    for folder in run_store.runs_root().iterdir():
+    for folder in run_files.runs_root().iterdir():
         if folder.is_dir():  # nothing beyond what run.json committed is left either
-            epochs = committed_epochs(folder / run_store.RECORD)
+            epochs = committed_epochs(folder / run_files.RECORD)
             assert len(list(folder.glob("epoch_*.npz"))) == epochs
-            model_io.load(folder / run_store.snapshot_name(epochs))
+            model_io.load(folder / run_files.snapshot_name(epochs))
     figures(
         f"2 app processes killed mid-run; restored {len(runs[0].history)} and {len(runs[1].history)} epochs"
     )
