@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QMessageBox
 
 from core import run_files
@@ -199,7 +199,14 @@ def answer(qtbot, window, text: str) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-@pytest.mark.parametrize("trigger", ["action", "shortcut"])
+class TitleBarClose(QCloseEvent):
+    """The close event a window manager's close button brings (Qt marks it spontaneous; offscreen has none)."""
+
+    def spontaneous(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("trigger", ["action", "shortcut", "title bar"])
 def test_quitting_while_training_asks_first_and_keeps_the_finished_epochs(qtbot, trigger):
     window = open_window(qtbot)
     quick_settings(window, train_limit=1000, epochs=200, hidden="32")  # far longer than the test
@@ -210,6 +217,10 @@ def test_quitting_while_training_asks_first_and_keeps_the_finished_epochs(qtbot,
     def quit_now():
         if trigger == "action":
             window.findChild(QAction, "actionQuit").trigger()
+        elif trigger == "title bar":
+            event = TitleBarClose()
+            window.closeEvent(event)
+            assert not event.isAccepted()  # the window stays until the answer
         else:
             window.activateWindow()  # the answered question gives the focus back
             qtbot.waitUntil(window.isActiveWindow, timeout=5000)
