@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MNIST_EXPLORER_CONFIG_DIR", tempfile.mkdtemp(prefix="mnist-explorer-shots-"))
+# runs are kept in the data folder: start from none, and leave the user's own runs alone
+os.environ.setdefault("MNIST_EXPLORER_DATA_DIR", tempfile.mkdtemp(prefix="mnist-explorer-shots-data-"))
 
 
 def wait(app, condition, timeout: float) -> bool:
