@@ -118,8 +118,8 @@ class ErrorsPanel(QWidget):
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 0, 0, 0)
         pictures = QHBoxLayout()
-        pictures.addWidget(self.image_view)
-        pictures.addWidget(self.saliency_view)
+        pictures.addWidget(self.image_view, 2)
+        pictures.addWidget(self.saliency_view, 3)  # the map shares its width with its colour bar
         detail_layout.addLayout(pictures, 3)
         detail_layout.addWidget(self.bars, 2)
 

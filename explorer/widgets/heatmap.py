@@ -8,6 +8,8 @@ isocurve of another image, e.g. the digit itself) can be drawn over it, which is
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -35,6 +37,17 @@ def diverging_rgb(arrays: np.ndarray, limits: np.ndarray | float) -> np.ndarray:
     lut = diverging_map().getLookupTable(nPts=256, alpha=False)  # (256, 3) uint8
     index = np.clip(np.nan_to_num((arrays / limits + 1) * 127.5), 0, 255).astype(np.uint8)
     return lut[index]
+
+
+def bar_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Three round values inside low..high for the colour bar: zero (or the middle) and one step either side."""
+    middle = 0.0 if low < 0 < high else (low + high) / 2
+    room = min(high - middle, middle - low)
+    if not room > 0 or not math.isfinite(room):
+        return [(middle, f"{middle:.3g}")]
+    power = 10 ** math.floor(math.log10(room))
+    step = max(m * power for m in (1, 2, 5) if m * power <= room * (1 + 1e-9))
+    return [(middle + k * step, f"{middle + k * step:.3g}") for k in (-1, 0, 1)]
 
 
 class Heatmap(QWidget):
@@ -72,6 +85,7 @@ class Heatmap(QWidget):
                 values=(-1, 1), colorMap=diverging_map(), interactive=False, width=14, rounding=1e-9
             )
             self.colour_bar.setImageItem(self.image_item, insert_in=self.plot)
+            self.colour_bar.getAxis("right").setStyle(tickTextOffset=3)
         self.value_label = QLabel(" ", self)
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.value_label.setToolTip("The value under the mouse: column x, row y")
@@ -124,6 +138,8 @@ class Heatmap(QWidget):
         self.image_item.setImage(data, autoLevels=False, levels=levels)
         if self.colour_bar is not None:
             self.colour_bar.setLevels(levels)
+            # Three round labels: a bar as short as a small map stacked five on each other.
+            self.colour_bar.getAxis("right").setTicks([bar_ticks(*levels), []])
         if (
             data.shape != self._ranged_shape
         ):  # the view cannot be zoomed: its range changes only with the shape
@@ -164,22 +180,30 @@ class Heatmap(QWidget):
         super().resizeEvent(event)
         self._fit_body()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_body()
+
     def _fit_body(self) -> None:
         """Size the picture to the map's own shape: the map as large as the room allows, the colour bar as tall
         as the map (not a 330 px bar beside a 115 px map in a tall, narrow space), centred in the room."""
         if self._data is None or self._stack.currentWidget() is not self.graphics:
+            self._body.setMinimumSize(0, 0)
             self._body.setMaximumSize(16_777_215, 16_777_215)
             return
         rows, cols = self._data.shape
         margins = 4 + 2 * 2  # the layout's margins around the plot
         bar = 0
         if self.colour_bar is not None:
-            bar = int(self.colour_bar.boundingRect().width()) + 4
+            # its width once laid out (about 60 px with its labels), and the layout's spacing before it
+            bar = int(max(self.colour_bar.boundingRect().width(), 60)) + 14
         room_w = self.contentsRect().width() - bar - margins
         room_h = self.height() - margins - 4 - sum(
-            w.sizeHint().height() + 2 for w in (self.title_label, self.value_label) if w.isVisible())
+            w.sizeHint().height() + 2 for w in (self.title_label, self.value_label) if not w.isHidden())
         scale = max(1.0, min(room_w / cols, room_h / rows))
-        self._body.setMaximumSize(int(cols * scale) + bar + margins, int(rows * scale) + margins)
+        # A fixed size (the widget's own minimum stays 120x120, so it can still shrink); the stretches around
+        # it take the rest of the room.
+        self._body.setFixedSize(int(cols * scale) + bar + margins, int(rows * scale) + margins)
 
     def _show_page(self, page) -> None:
         if page is self._stack.currentWidget():
