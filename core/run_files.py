@@ -97,6 +97,10 @@ def _check_record(folder: Path, data) -> dict:
         isinstance(h, dict) and all(_is_number(v) or v is None for v in h.values()) for h in data["history"]
     ):
         _fail(folder, f"has a {RECORD} whose history is not a list of epochs of numbers.")
+    counts = [h[key] for h in data["history"] for key in ("epoch", "x", "partial") if key in h]
+    counts += [data[key] for key in ("seconds", "epoch_offset") if key in data]
+    if not all(_is_number(v) and 0 <= v < 1e9 for v in counts):
+        _fail(folder, f"has a {RECORD} whose epoch numbers or times are impossible.")
     if not all(isinstance(c, str) for c in data["classes"]):
         _fail(folder, f"has a {RECORD} whose class names are not all text.")
     for key, kind in (("seconds", (int, float)), ("epoch_offset", (int, float)), ("message", str),

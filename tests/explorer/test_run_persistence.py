@@ -272,3 +272,46 @@ def test_the_rotation_experiments_runs_take_no_numbers(qtbot):
     again = open_window(qtbot)  # the experiment's runs are kept like any other
     assert [run.name.split(" · ")[0] for run in again.state.runs] == names
     assert [run.status for run in again.state.runs] == ["completed"] * 4
+
+
+BAD_VALUES = [None, True, -1, 0, 1e308, float("nan"), "text", [], {}, [1, "a"], {"a": [1]}]
+
+
+def test_a_run_json_with_any_field_damaged_is_restored_or_skipped_never_a_crash(qtbot):
+    """Every field of a real run.json (and of its history entries) replaced in turn by values of the wrong kind:
+    the app starts each time, with the run back or skipped with one sentence."""
+    import json
+
+    from explorer.widgets.epoch_slider import EpochSlider
+    from explorer.widgets.runs_list import RunsDiskUsage, RunsList
+
+    state = reopened()
+    trained_run(state)
+    state.close_run_store()
+    path = runs_root() / "1" / "run.json"
+    good = json.loads(path.read_text())
+    cases = [(key, None, value) for key in good for value in BAD_VALUES]
+    cases += [("history", key, value) for key in good["history"][0] for value in BAD_VALUES]
+    outcomes = {"restored": 0, "skipped": 0}
+    for key, inner, value in cases:
+        damaged = json.loads(json.dumps(good))
+        if inner is None:
+            damaged[key] = value
+        else:
+            damaged["history"][-1][inner] = value
+        path.write_text(json.dumps(damaged))
+        back = AppState()
+        messages = []
+        back.statusMessage.connect(messages.append)
+        widgets = [RunsList(back), EpochSlider(back), RunsDiskUsage(back)]
+        back.open_run_store()
+        for widget in widgets:
+            qtbot.addWidget(widget)
+        if back.runs:
+            outcomes["restored"] += 1
+            assert widgets[0].topLevelItem(0).text(0) == str(back.runs[0].name)
+        else:
+            outcomes["skipped"] += 1
+            assert len(messages) == 1 and messages[0].startswith("Skipped saved run 1: it ")
+        back.close_run_store()
+    assert outcomes["skipped"] > 50 and outcomes["restored"] > 10, outcomes
