@@ -204,9 +204,14 @@ class DrawPanel(QWidget):
         input_button = attach_export(self.input_view, "drawn_input", lambda: self.prepared.image)
         query_button = attach_export(self.query_view, "drawn_backquery", self.query_view.image)
         bars_button = attach_export(self.bars, "drawn_probabilities", self._probability_table)
-        views.addWidget(input_button, 1, 0, Qt.AlignmentFlag.AlignRight)
-        views.addWidget(query_button, 1, 1, Qt.AlignmentFlag.AlignRight)
-        guess.addWidget(bars_button, 0, Qt.AlignmentFlag.AlignRight)
+        # One row of named buttons right under the pictures, not three "Export figure"s floating in the gaps.
+        row = QHBoxLayout()
+        for button, text in ((input_button, "Export input"), (query_button, "Export back query"),
+                             (bars_button, "Export bars")):  # fmt: skip
+            button.setText(text)
+            row.addWidget(button)
+        row.addStretch(1)
+        views.addLayout(row, 1, 0, 1, 2)
 
     def _probability_table(self):
         if self.probabilities is None:
