@@ -24,6 +24,7 @@ class ImageView(QWidget):
         self._image: np.ndarray | None = None
         self.title_label = QLabel(title, self)
         self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title_label.setWordWrap(True)  # a long title wraps; centred and unwrapped, it lost both its ends
         self.title_label.setVisible(bool(title))
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground(None)
