@@ -82,6 +82,7 @@ class RunLegend:
         if len(rows) > MAX_LEGEND_RUNS:
             rows = rows[-MAX_LEGEND_RUNS:]
             rows.insert(0, ("#ffffff", f"… and {len(runs) - MAX_LEGEND_RUNS} more runs"))
+        self.legend.setVisible(bool(rows))  # an empty plot needs no legend
         if rows == self._key:
             return
         self._key = rows
