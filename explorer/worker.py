@@ -66,6 +66,8 @@ class TrainingController(QObject):
         self._done = _DoneFlag()
         self._done.set()
         self._switch_interval = sys.getswitchinterval()
+        state.trainRequested.connect(self._on_request)
+        state.stopRequested.connect(self.stop)
 
     @property
     def running(self) -> bool:
@@ -80,6 +82,18 @@ class TrainingController(QObject):
     def thread_done_at(self) -> float:
         """`time.perf_counter()` when the training generator returned."""
         return self._done.when
+
+    def _on_request(self, request) -> None:
+        """Every entry point that trains asks through `AppState.request_training`: one run at a time."""
+        if self.running:
+            request.refusal = f"{self.run.name} is training; stop it first, or wait for it to end."
+            self.state.statusMessage.emit(request.refusal)
+            return
+        if self.state.dataset is None:
+            request.refusal = "Open a dataset first."
+            return
+        request.run = self.start(request.config, self.state.dataset, request.network, request.name,
+                                 request.parent_run)  # fmt: skip
 
     def start(self, config, dataset, network=None, name: str | None = None, parent_run=None):
         """Start a run (a new entry in the runs list). `network` continues training from those weights."""

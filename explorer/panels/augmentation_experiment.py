@@ -1,22 +1,21 @@
 """Does rotation help? Train the current configuration twice, without and with rotation, and compare.
 
-Both runs train on the same subset with the same seed, in a superqt worker that drives `Trainer.fit_iter()`
-directly; each is added to the state's runs (so the training panel lists and plots it). The comparison: each run's
-test accuracy per epoch, and a 2x2 table of final accuracy on the plain test set and on a rotated copy of it
-(each test image turned by a random angle within the range, fixed seed, so both runs face the same test).
+Both runs train on the same subset with the same seed, one after the other, as any run does: the experiment asks
+the state for each (`AppState.request_training`) and the one training controller starts it, so the Train button
+and the main progress bar follow the experiment as they follow any run, and nothing else trains meanwhile. The
+comparison: each run's test accuracy per epoch, and a 2x2 table of final accuracy on the plain test set and on a
+rotated copy of it (each test image turned by a random angle within the range, fixed seed, so both runs face the
+same test), computed off the GUI thread when the runs have ended.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QApplication,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -27,18 +26,17 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QVBoxLayout,
 )
-from superqt.utils import create_worker
 
 from core import augment as core_augment
 from explorer.export import attach_export
-from explorer.training_feed import Smoother, model_for_epoch, smoothing_span
-from explorer.widgets.class_stats import while_alive
+from explorer.state import TrainRequest
+from explorer.widgets.latest_job import LatestJob
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
-UPDATE_INTERVAL = 0.1  # seconds between batch updates sent to the GUI
 IDLE_TEXT = (
     "Both runs use the settings on the left (the same network, optimiser and seed); only rotation differs"
 )
+PROGRESS_STEPS = 20  # the experiment's progress bar moves in twentieths of an epoch
 COLOURS = ("#7f7f7f", "#d62728")  # without, with rotation, until the runs exist and bring their own colours
 
 
@@ -66,49 +64,13 @@ def experiment_configs(base, degrees: float, scheme: str, train_limit: int, epoc
     return [("without rotation", without), (f"with rotation ±{degrees:g}°", with_rotation)]
 
 
-def run_experiment(base, dataset, degrees, scheme, train_limit, epochs, stop: threading.Event):
-    """The worker's generator: yields ("start"|"batch"|"epoch"|"result"|"stopped", ...) tuples."""
-    from core.training import BatchEvent, EpochEvent, Trainer
-
-    rotated = rotated_test_images(dataset.test_images, degrees)
-    for which, (name, config) in enumerate(experiment_configs(base, degrees, scheme, train_limit, epochs)):
-        trainer = Trainer(config, dataset)
-        yield ("start", which, name, config)
-        pending: list[tuple[float, ...]] = []
-        last_send = time.perf_counter()
-        model = smooth_loss = smooth_accuracy = None
-        for event in trainer.fit_iter():
-            if stop.is_set():
-                yield ("stopped", which)
-                return
-            if isinstance(event, BatchEvent):
-                if smooth_loss is None:  # the training panel's smoothing, so these curves read like any run's
-                    span = smoothing_span(event.batches)
-                    smooth_loss, smooth_accuracy = Smoother(span), Smoother(span)
-                x = event.epoch - 1 + event.batch / event.batches
-                pending.append(
-                    (
-                        x,
-                        event.loss,
-                        event.accuracy,
-                        event.lr,
-                        smooth_loss(event.loss),
-                        smooth_accuracy(event.accuracy),
-                    )
-                )
-                if time.perf_counter() - last_send >= UPDATE_INTERVAL:
-                    yield ("batch", which, pending, event)
-                    pending, last_send = [], time.perf_counter()
-            elif isinstance(event, EpochEvent):
-                if pending:
-                    yield ("batch", which, pending, None)
-                    pending = []
-                model = model_for_epoch(event.network, trainer, config, dataset)
-                yield ("epoch", which, event, model)
-        if model is not None and len(dataset.test_labels):
-            plain = float(np.mean(model.predict(dataset.test_images) == dataset.test_labels))
-            turned = float(np.mean(model.predict(rotated) == dataset.test_labels))
-            yield ("result", which, plain, turned)
+def evaluate_runs(models, images, labels, degrees: float) -> list[tuple[float, float]]:
+    """Each model's accuracy on the plain test set and on its rotated copy (a background job)."""
+    rotated = rotated_test_images(images, degrees)
+    return [
+        (float(np.mean(m.predict(images) == labels)), float(np.mean(m.predict(rotated) == labels)))
+        for m in models
+    ]
 
 
 class RotationExperiment(QGroupBox):
@@ -118,11 +80,15 @@ class RotationExperiment(QGroupBox):
         super().__init__("Experiment: does rotation help?", parent)
         self.setObjectName("rotationExperiment")
         self.state = state
-        self.worker = None
         self.runs: list = [None, None]
         self.results = np.full((2, 2), np.nan)  # rows: without, with; columns: plain, rotated test set
-        self._stop = threading.Event()
+        self._queue: list = []  # (which, name, config) of the runs still to train
+        self._active = False  # from Run until both runs ended and their results are in
+        self._stopping = False
         self._degrees = 10.0
+        self._evaluation = LatestJob(self)
+        self._evaluation.done.connect(self._on_results)
+        self._evaluation.failed.connect(self._on_error)
 
         self.limit_spin = QSpinBox(
             objectName="experimentLimitSpin", minimum=500, maximum=60000, singleStep=1000
@@ -183,6 +149,10 @@ class RotationExperiment(QGroupBox):
             0, self.table.horizontalHeader().ResizeMode.Stretch
         )
         self.table.setFixedHeight(self.table.horizontalHeader().height() + 2 * 30 + 4)
+        # Two rows in a fixed height need no scroll bars; with them as needed, a narrow panel made the horizontal
+        # one call for the vertical one and back, forever, and the GUI thread never came back (seen at 1280x720).
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._show_table()
 
         knobs = QHBoxLayout()
@@ -204,21 +174,17 @@ class RotationExperiment(QGroupBox):
         self.run_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         state.trainingStarted.connect(lambda _run: self._update_enabled())
-        state.trainingFinished.connect(lambda _run: self._update_enabled())
+        state.trainingFinished.connect(self._on_run_finished)
+        state.trainingProgress.connect(self._on_progress)
+        state.epochEnded.connect(self._on_epoch)
         state.datasetChanged.connect(lambda _dataset: self._update_enabled())
         state.configChanged.connect(self._on_config_changed)
         self._update_enabled()
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
-        self.destroyed.connect(self._stop.set)  # a closed panel must not leave its experiment training
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
-        """Stop a running experiment and wait for its thread (quitting must not leave it training)."""
-        if self.running:
-            self._stop.set()
-            self.worker.quit()
-            QThreadPool.globalInstance().waitForDone(timeout_ms)
+        """Forget a running experiment (the window stops its run) and wait for its evaluation job."""
+        self._queue.clear()
+        self._evaluation.shutdown(timeout_ms)
 
     def _on_config_changed(self, config) -> None:
         if not self.running:
@@ -229,7 +195,7 @@ class RotationExperiment(QGroupBox):
     # --- running -----------------------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self._active
 
     def _update_enabled(self) -> None:
         dataset, config = self.state.dataset, self.state.config
@@ -240,7 +206,7 @@ class RotationExperiment(QGroupBox):
             reason = "The experiment needs a dataset with both a training and a test split."
         elif self.state.config_error:
             reason = f"Fix the settings first: {self.state.config_error}"
-        elif self.state.training:
+        elif self.state.training and not self.running:
             reason = "Wait for the current training to finish (or stop it) to run the experiment."
         self.run_button.setEnabled(not reason and not self.running)
         if not self.running and (reason or self._showing_reason):
@@ -254,6 +220,8 @@ class RotationExperiment(QGroupBox):
         self._degrees = experiment_degrees(config)
         limit = min(self.limit_spin.value(), len(self.state.dataset.train_labels))
         epochs = self.epochs_spin.value()
+        configs = experiment_configs(config, self._degrees, config.augment, limit, epochs)
+        self._queue = [(which, name, cfg) for which, (name, cfg) in enumerate(configs)]
         self.runs = [None, None]
         self.results[:] = np.nan
         self._show_table()
@@ -261,108 +229,93 @@ class RotationExperiment(QGroupBox):
             curve.setData([], [])
         self.empty_text.setVisible(False)
         self.plot.enableAutoRange()
-        self.progress.setRange(0, 2 * epochs)
+        self.progress.setRange(0, 2 * epochs * PROGRESS_STEPS)
         self.progress.setValue(0)
-        self.status_label.setText(f"Rotating the test set by up to ±{self._degrees:g}°…")
-        self._stop.clear()
-        self.worker = create_worker(
-            run_experiment,
-            config,
-            self.state.dataset,
-            self._degrees,
-            config.augment,
-            limit,
-            epochs,
-            self._stop,
-            _start_thread=False,
-            _connect={
-                "yielded": while_alive(self, self._on_message),
-                "errored": while_alive(self, self._on_error),
-                "finished": while_alive(self, self._on_finished),
-            },
-        )
+        self._active, self._stopping = True, False
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.worker.start()
+        self._start_next()
+
+    def _start_next(self) -> None:
+        which, name, config = self._queue.pop(0)
+        request = TrainRequest(config, name=f"experiment: {name}")
+        self.state.request_training(request)  # the training controller starts it, or says why not
+        run = request.run
+        if run is None:
+            self._queue.clear()
+            self._end(request.refusal or "The experiment could not start a run.")
+            return
+        self.runs[which] = run
+        # Draw each run in its own colour, the one the training panel gives it.
+        self.curves[which].setPen(pg.mkPen(run.colour, width=2))
+        self.curves[which].setSymbolBrush(run.colour)
+        self.curves[which].setSymbolPen(run.colour)
+        self.status_label.setText(f"Training {name}…")
 
     def stop(self) -> None:
-        self._stop.set()
+        """Stop after the current batch (the run keeps its epochs so far); the second run never starts."""
+        if not self.running:
+            return
+        self._stopping = True
+        self._queue.clear()
         self.stop_button.setEnabled(False)
         self.status_label.setText("Stopping after the current batch…")
+        if any(run is training for run in self.runs for training in self.state.training_runs):
+            self.state.request_stop()
 
-    # --- messages from the worker ------------------------------------------------------------------------------
-    def _on_message(self, message) -> None:
-        kind, which = message[0], message[1]
-        if kind == "start":
-            _, _, name, config = message
-            self.runs[which] = run = self.state.new_run(config, name=f"experiment: {name}")
-            # Draw each run in its own colour, the one the training panel gives it.
-            self.curves[which].setPen(pg.mkPen(run.colour, width=2))
-            self.curves[which].setSymbolBrush(run.colour)
-            self.curves[which].setSymbolPen(run.colour)
-            self.status_label.setText(f"Training {name}…")
-        elif kind == "batch":
-            _, _, rows, event = message
-            run = self.runs[which]
-            columns = np.asarray(rows, dtype=np.float64).T
-            for curve, values in zip(
-                (
-                    "batch_x",
-                    "batch_loss",
-                    "batch_accuracy",
-                    "batch_lr",
-                    "batch_loss_smooth",
-                    "batch_accuracy_smooth",
-                ),
-                columns,
-                strict=True,
-            ):
-                getattr(run, curve).extend(values)
-            self.state.runUpdated.emit(run)
-            if event is not None:
-                run.seconds = float(event.elapsed)
-                done = which * (self.progress.maximum() // 2) + event.epoch - 1 + event.batch / event.batches
-                self.progress.setValue(int(done))
-        elif kind == "epoch":
-            _, _, event, model = message
-            run = self.runs[which]
-            run.seconds = float(event.elapsed)
-            self.state.add_epoch(run, event, model)
-            epochs = [h["epoch"] for h in run.history]
-            accuracy = [100 * (h.get("test_accuracy") or 0.0) for h in run.history]
-            self.curves[which].setData(epochs, accuracy)
-            self.progress.setValue(which * (self.progress.maximum() // 2) + event.epoch)
-        elif kind == "result":
-            _, _, plain, turned = message
-            self.results[which] = (plain, turned)
-            self._finish_run(which, "completed")
-            self._show_table()
-        elif kind == "stopped":
-            self._finish_run(which, "stopped")
+    # --- the runs, as the controller reports them ---------------------------------------------------------------
+    def _which(self, run) -> int | None:
+        return next((i for i, mine in enumerate(self.runs) if mine is run), None) if self.running else None
 
-    def _finish_run(self, which: int, status: str) -> None:
-        run = self.runs[which]
-        if run is not None:
-            self.state.end_run(run, status)
+    def _on_progress(self, event) -> None:
+        which = self._which(self.state.training_runs[0] if self.state.training_runs else None)
+        if which is not None and event.batches:
+            epochs = self.progress.maximum() // (2 * PROGRESS_STEPS)
+            done = which * epochs + event.epoch - 1 + event.batch / event.batches
+            self.progress.setValue(int(done * PROGRESS_STEPS))
 
-    def _on_error(self, error: Exception) -> None:
-        for which, run in enumerate(self.runs):
-            if run is not None and run.status == "training":
-                self._finish_run(which, "error")
-        message = f"The experiment failed: {error}"
-        self.status_label.setText(message)
-        self.state.statusMessage.emit(message)
+    def _on_epoch(self, run, event) -> None:
+        which = self._which(run)
+        if which is None:
+            return
+        epochs = [h.get("x", h["epoch"]) for h in run.history]
+        self.curves[which].setData(epochs, [100 * (h.get("test_accuracy") or 0.0) for h in run.history])
 
-    def _on_finished(self) -> None:
-        self.worker = None
+    def _on_run_finished(self, run) -> None:
+        which = self._which(run)
+        if which is None:
+            self._update_enabled()
+            return
+        if run.status != "completed":
+            self._stopping = True
+            self._queue.clear()
+        if self._queue and not self._stopping:
+            self._start_next()
+            return
         self.stop_button.setEnabled(False)
-        if self._stop.is_set():
-            self.status_label.setText("Stopped. The epochs trained so far are in the runs list.")
-        elif not np.isnan(self.results).any():
-            gain = 100 * (self.results[1, 1] - self.results[0, 1])
-            self.status_label.setText(
-                f"Done. On the rotated test set, rotation changed accuracy by {gain:+.2f} percentage points."
-            )
+        done = [r for r in self.runs if r is not None and r.status == "completed" and r.model is not None]
+        if self._stopping or len(done) < 2:
+            self._end("Stopped. The epochs trained so far are in the runs list.")
+            return
+        self.status_label.setText(f"Testing both runs on the test set rotated by up to ±{self._degrees:g}°…")
+        dataset = self.state.dataset
+        self._evaluation.submit(evaluate_runs, [r.model for r in done], dataset.test_images,
+                                dataset.test_labels, self._degrees)  # fmt: skip
+
+    def _on_results(self, results) -> None:
+        self.results[:] = np.asarray(results, dtype=np.float64)
+        self._show_table()
+        gain = 100 * (self.results[1, 1] - self.results[0, 1])
+        self._end(f"Done. On the rotated test set, rotation changed accuracy by {gain:+.2f} percentage points.")
+
+    def _on_error(self, message: str) -> None:
+        self._end(f"The experiment failed: {message}")
+        self.state.statusMessage.emit(f"The experiment failed: {message}")
+
+    def _end(self, text: str) -> None:
+        self._active = False
+        self.stop_button.setEnabled(False)
+        self.status_label.setText(text)
         self._update_enabled()
 
     def _curves_table(self) -> dict:

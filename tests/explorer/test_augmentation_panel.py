@@ -16,6 +16,7 @@ from core.training import TrainConfig
 from explorer.panels.augmentation import AugmentationPanel
 from explorer.panels.augmentation_experiment import rotated_test_images
 from explorer.state import AppState
+from explorer.worker import TrainingController
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,7 @@ def panel(qtbot, mnist):
     state.set_dataset(mnist)
     state.set_config(TrainConfig(hidden=(16,), augment="random", rotate=10.0))
     widget = AugmentationPanel(state)
+    widget.controller = TrainingController(state, widget)  # the experiment's runs go through the one controller
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
     widget.show()
