@@ -54,16 +54,20 @@ class Driver:
 
     # --- looking --------------------------------------------------------------------------------------------
     def shot(self, step: str) -> Path:
-        """The whole screen, as a person sees it (dialogs included)."""
+        """The screen as a person sees it (dialogs included: they open over the window), cut to the window."""
+        from PySide6.QtGui import QImage
+
         self.pump(0.3)
         self.count += 1
         path = self.out / f"{self.count:02d}-{step}.png"
-        display = QApplication.primaryScreen()
         try:
             subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=30,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            screen = QImage(str(path))
         except (OSError, subprocess.SubprocessError):
-            display.grabWindow(0).save(str(path))
+            screen = QApplication.primaryScreen().grabWindow(0).toImage()
+        frame = self.window.frameGeometry() if self.window.isVisible() else screen.rect()
+        screen.copy(frame.intersected(screen.rect())).save(str(path))
         print("saved", path, flush=True)
         return path
 
