@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import TRAIN_OPTIONS, UsageError
+from core.cli_options import TRAIN_OPTIONS, UsageError
 
 REFRESH_SECONDS = 0.1  # the live line's fastest update rate
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from superqt.utils import create_worker
 
 from explorer import file_dialogs
-from explorer.export import ExportError, warn, write_bytes_atomic
-from explorer.export_files import prepare_folder, write_files
+from explorer.export import warn
+from explorer.export_files import ExportError, prepare_folder, write_bytes_atomic, write_files
 
 MODEL_FILTER = "MNIST Explorer models (*.npz);;All files (*)"
 _last_folder: list[str] = [""]

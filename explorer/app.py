@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import sys
 
+from explorer import version
+
 HEADLESS_COMMANDS = {"datasets", "recipes", "train", "evaluate", "bench"}
 COMMANDS = ("datasets", "recipes", "train", "evaluate", "bench", "export")
 EXIT_BAD_INPUT = 2
@@ -29,18 +31,6 @@ With no command, the desktop app opens. The commands (each has --help):
   bench      time training and inference of the core on this machine
   export     write every figure of a model file into a folder: export MODEL.npz OUTDIR
 Options: --help, --version; Qt's own options (such as -style fusion) pass to the app."""
-
-
-def version() -> str:
-    """The installed package's version (the source tree's own when it is not installed)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("mnist-explorer")
-    except metadata.PackageNotFoundError:
-        from core import __version__
-
-        return __version__
 
 
 def command_error(argv: list[str]) -> str:
@@ -87,9 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_NO_DISPLAY
-    from explorer.main_window import run_app
-
     return run_app(argv)
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Show the window and run the event loop until it closes."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
+    window = build_window()
+    window.show()
+    return app.exec()
 
 
 def build_window():

@@ -5,9 +5,9 @@
 4x or as SVG; any other widget is rendered as PNG at the chosen scale. Beside the figure goes the data behind it
 (`data_fn()`): an array as `.npy`, a dict of equal-length columns as `.csv`.
 
-`export_all(model, dataset, outdir)` writes every figure the app draws for a model with the design's names, and
-`mnist-explorer export MODEL.npz OUTDIR` calls it headless. Every file is written atomically (temp file in the
-same folder, then `os.replace`), so a figure is either complete or not there at all.
+Every file goes through `explorer.export_files.write_bytes_atomic` (temp file in the same folder, then
+`os.replace`), so a figure is either complete or not there at all; `export_files` also holds `export_all`, every
+figure of a model (the menu action and `mnist-explorer export MODEL.npz OUTDIR`).
 """
 
 from __future__ import annotations
@@ -20,39 +20,13 @@ from PySide6.QtCore import QBuffer, QIODevice, QPoint, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolButton, QWidget
 
-from core.atomic import FolderNotWritable, write_atomic
+from explorer.export_files import ExportError, write_bytes_atomic
 from explorer.figures import csv_bytes, npy_bytes, png_bytes
 
 SCALES = (1, 2, 4)
 PNG_FILTERS = {f"PNG image, {s}x size (*.png)": s for s in SCALES}
 SVG_FILTER = "SVG vector drawing (*.svg)"
 _last_folder: list[str] = [""]  # the folder of the last export, where the next dialog opens
-
-
-class ExportError(OSError):
-    """A figure or data file that could not be written; the message is one sentence for the user."""
-
-
-# --- writing files atomically ---------------------------------------------------------------------------------
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same folder and `os.replace`; never a half file.
-
-    A folder that does not exist yet is created (with its parents)."""
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        from explorer.file_dialogs import create_folder
-
-        problem = create_folder(folder)  # exporting into a new folder is the usual case: make it
-        if problem:
-            raise ExportError(problem)
-    try:
-        write_atomic(path, lambda f: f.write(data))
-    except FolderNotWritable as exc:
-        raise ExportError(f"Cannot write into {folder}: {exc.strerror} (choose another folder).") from None
-    except OSError as exc:
-        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    return path
 
 
 def save_image(image: QImage, path: str | Path) -> Path:
@@ -280,18 +254,3 @@ def attach_export(widget: QWidget, basename: str, data_fn: Callable[[], object] 
     button.setAutoRaise(True)
     button.export_actions = actions  # for tests and automation
     return button
-
-
-# --- moved to explorer/export_files.py (every figure of a model, run metrics, the CLI); still reachable here --------
-_MOVED = ("prepare_folder", "write_files", "render_all_from", "export_all", "_slug", "export_run_metrics",
-          "export_command")  # fmt: skip
-
-
-def __getattr__(name: str):
-    # Imported on first use, not at the top: export_files imports this module, and a module-level import back
-    # would be circular.
-    if name in _MOVED:
-        from explorer import export_files
-
-        return getattr(export_files, name)
-    raise AttributeError(f"module 'explorer.export' has no attribute {name!r}")

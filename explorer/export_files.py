@@ -1,14 +1,41 @@
 """Every figure of a model to files (`export_all`, `mnist-explorer export MODEL.npz OUTDIR`) and a run's metrics
-as CSV (`export_run_metrics`). Split out of explorer/export.py, which keeps the single-figure export and still
-answers for these names."""
+as CSV (`export_run_metrics`), and the atomic file writing every export goes through (`write_bytes_atomic`,
+`ExportError`). explorer/export.py (one figure from a panel's button) builds on it; this module imports no Qt
+widget code, so the command line's export needs no window."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from explorer.export import ExportError, write_bytes_atomic
+from core.atomic import FolderNotWritable, write_atomic
 from explorer.figures import csv_bytes
+
+
+class ExportError(OSError):
+    """A figure or data file that could not be written; the message is one sentence for the user."""
+
+
+# --- writing files atomically ---------------------------------------------------------------------------------
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temp file in the same folder and `os.replace`; never a half file.
+
+    A folder that does not exist yet is created (with its parents)."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        from explorer.file_dialogs import create_folder
+
+        problem = create_folder(folder)  # exporting into a new folder is the usual case: make it
+        if problem:
+            raise ExportError(problem)
+    try:
+        write_atomic(path, lambda f: f.write(data))
+    except FolderNotWritable as exc:
+        raise ExportError(f"Cannot write into {folder}: {exc.strerror} (choose another folder).") from None
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    return path
 
 
 # --- every figure of a model, for the menu action and the command line ------------------------------------------

@@ -1,6 +1,6 @@
 """The main window: the control panel on the left, the panels (panel_classes()) as tabs, menus, a toolbar, a status bar.
 
-`build_window()` (in explorer/app.py) returns it ready, MNIST loaded; `run_app(argv)` shows it and runs the event
+`build_window()` (in explorer/app.py) returns it ready, MNIST loaded; `run_app(argv)` there shows it and runs the event
 loop. The window remembers the dataset, the configuration, its geometry and every splitter between launches.
 """
 
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer import actions, version
 from explorer import settings as app_settings
 from explorer.dataset_actions import DatasetActions
 from explorer.panels import panel_classes
@@ -34,7 +35,7 @@ from explorer.widgets.shortcuts import ShortcutsDialog
 from explorer.worker import TrainingController
 
 APP_TITLE = "MNIST Explorer"
-DELEGATED = {  # objectName -> (menu text, shortcut, function in explorer.actions)
+DELEGATED = {  # objectName -> (menu text, shortcut, function in explorer.actions, called with the window)
     "actionLoadModel": ("&Load model…", "Ctrl+L", "load_model"),
     "actionSaveModel": ("&Save model…", "Ctrl+S", "save_model"),
     "actionExportFigures": ("&Export figures…", "Ctrl+E", "export_figures"),
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         self.delegated: dict[str, QAction] = {}
         for name, (text, shortcut, function) in DELEGATED.items():
-            slot = lambda _checked=False, f=function, t=text: self._delegate(f, t)  # noqa: E731
+            slot = lambda _checked=False, f=function: getattr(actions, f)(self)  # noqa: E731
             self.delegated[name] = self._action(text, name, shortcut, slot, text.replace("&", "").rstrip("…"))
         self.action_quit = self._action("&Quit", "actionQuit", "Ctrl+Q", self.request_quit, "Quit MNIST Explorer")
         self.action_shortcuts = self._action("&Keyboard shortcuts", "actionShortcuts", "F1", self.show_shortcuts,
@@ -167,20 +168,6 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
         help_menu.addAction(self.action_about)
-
-    def _delegate(self, function: str, text: str) -> None:
-        """The model and export actions belong to explorer/actions.py; until it exists they say so."""
-        label = text.replace("&", "").rstrip("…")
-        try:
-            from explorer import actions
-        except ImportError:
-            self.statusBar().showMessage(f"{label}: not available in this version.", 8000)
-            return
-        handler = getattr(actions, function, None)
-        if handler is None:
-            self.statusBar().showMessage(f"{label}: not available in this version.", 8000)
-            return
-        handler(self)
 
     def _sync_actions(self) -> None:
         cp = self.control_panel
@@ -218,8 +205,6 @@ class MainWindow(QMainWindow):
         self._shortcuts_dialog.raise_()
 
     def show_about(self) -> None:
-        from explorer.app import version  # the installed package's version (importlib.metadata)
-
         QMessageBox.about(
             self,
             f"About {APP_TITLE}",
@@ -364,12 +349,3 @@ def initial_geometry(screen) -> QRect:
 
 def _bytes(value) -> QByteArray:
     return value if isinstance(value, QByteArray) else QByteArray(value)
-
-
-def run_app(argv: list[str] | None = None) -> int:
-    from explorer.app import build_window
-
-    app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
-    window = build_window()
-    window.show()
-    return app.exec()

@@ -23,17 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThread
 from superqt.utils import GeneratorWorker, create_worker
 
 from explorer.settings import thread_setting
-
-# The generator and its items live in explorer/training_feed.py; these names stay importable from here.
-from explorer.training_feed import (  # noqa: F401
-    UPDATE_INTERVAL,
-    BatchChunk,
-    EpochDone,
-    RunEnded,
-    Smoother,
-    smoothing_span,
-    train_chunks,
-)
+from explorer.training_feed import BatchChunk, EpochDone, RunEnded, train_chunks
 
 GUI_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core import insight
 from core.preprocess import scaling_table
+from explorer.export import attach_export
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.latest_job import LatestJob
@@ -349,10 +350,6 @@ class BackQueryPanel(QWidget):
         self.select_label(min(self.selected_label, len(images) - 1))
 
     def _attach_exports(self):
-        try:
-            from explorer.export import attach_export
-        except ImportError:  # the app without the export module still shows the panel
-            return []
         buttons = []
         for widget, basename, data_fn, text in (
             (self.grid, "backquery", lambda: self._data(), "Export pictures"),

@@ -391,6 +391,6 @@ class DatasetPanel(QWidget):
 
 
 if __name__ == "__main__":  # `python -m explorer.panels.dataset`: the panel with MNIST and a short real run
-    from explorer.panels._dataset_demo import main
+    from explorer.panels._insight_demo import show_panel
 
-    raise SystemExit(main())
+    show_panel(DatasetPanel, "keras-dense512", epochs=3, train_limit=5000)

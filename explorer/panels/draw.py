@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.digit import BOX, FIELD, ink_bbox, ink_image, prepare_digit, resample_area
+from explorer.export import attach_export
 from explorer.widgets.canvas import CANVAS_SIDE, DEFAULT_PEN, DrawingCanvas
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
@@ -199,8 +200,6 @@ class DrawPanel(QWidget):
         self._on_model_changed(state.model)
 
     def _attach_exports(self, views: QGridLayout, guess: QHBoxLayout) -> None:
-        from explorer.export import attach_export
-
         input_button = attach_export(self.input_view, "drawn_input", lambda: self.prepared.image)
         query_button = attach_export(self.query_view, "drawn_backquery", self.query_view.image)
         bars_button = attach_export(self.bars, "drawn_probabilities", self._probability_table)

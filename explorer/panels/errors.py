@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core import insight
 from core.preprocess import scale_inputs
+from explorer.export import attach_export
 from explorer.panels.errors_data import EMPTY_TEXT, METRIC_COLUMNS, describe, percent, score_test
 from explorer.widgets.confusion_matrix import ConfusionMatrixView
 from explorer.widgets.heatmap import Heatmap
@@ -330,10 +331,6 @@ class ErrorsPanel(QWidget):
         self.metrics_table.setMinimumWidth(header.length() + 2 * self.metrics_table.frameWidth() + 4)
 
     def _attach_exports(self, top) -> None:
-        try:
-            from explorer.export import attach_export
-        except ImportError:
-            return
         for widget, basename, data_fn, text in (
             (self.matrix_view, "confusion", self._confusion_data, "Export matrix"),
             (self.wrong_grid, "misclassified", self._misclassified_data, "Export mistakes"),

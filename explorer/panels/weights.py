@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLa
 
 from core import insight
 from core.preprocess import scale_inputs
+from explorer.export import attach_export
 from explorer.widgets.heatmap import Heatmap
 from explorer.widgets.latest_job import LatestJob
 from explorer.widgets.tab_caption import TabCaption
@@ -372,10 +373,6 @@ class WeightsPanel(QWidget):
         self.select_unit(int(order[0]) if self.unit is None or self.unit >= len(strength) else self.unit)
 
     def _attach_exports(self, controls) -> None:
-        try:
-            from explorer.export import attach_export
-        except ImportError:
-            return
         for widget, basename, data_fn, text in (
             (self.heatmap, "weights_selected", lambda: self.heatmap.data(), "Export template"),
             (self.gallery, "weights_units", self._unit_data, "Export units"),

@@ -212,7 +212,7 @@ class RunsList(QTreeWidget):
             return []
         try:
             written = export_files.export_run_metrics(run, folder)
-        except export.ExportError as exc:
+        except export_files.ExportError as exc:
             export.warn(self, str(exc))
             return []
         self.state.statusMessage.emit(

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QToolButton
 from core import insight
 from core.model_io import save
 from core.preprocess import scaling_table
-from explorer import export
+from explorer import export, export_files
 from explorer.figures import OPTIMISED_L2, OPTIMISED_STEPS
 from explorer.state import AppState
 from explorer.widgets.prob_bars import ProbabilityBars
@@ -198,7 +198,7 @@ def sigmoid_export(tmp_path_factory):
     outdir = tmp_path_factory.mktemp("export") / "figures" / "new"  # missing with its parent: created
     old = os.umask(0o022)
     try:
-        written = export.export_all(model, mnist(), outdir)
+        written = export_files.export_all(model, mnist(), outdir)
     finally:
         os.umask(old)
     return model, outdir, written
@@ -274,7 +274,7 @@ def test_exported_curves_and_report(sigmoid_export):
 
 def test_relu_network_exports_its_optimised_input(tmp_path):
     model = trained("relu")
-    export.export_all(model, None, tmp_path)  # no dataset: the model's own figures only
+    export_files.export_all(model, None, tmp_path)  # no dataset: the model's own figures only
     assert not (tmp_path / "confusion.png").exists()
     table = scaling_table(model.preprocessing["scaling"], model.preprocessing, np.float64)
     expected = insight.optimised_input(
@@ -289,10 +289,10 @@ def test_bad_folders_get_one_sentence(tmp_path):
     model = trained("relu")
     a_file = tmp_path / "taken"
     a_file.write_text("x")
-    with pytest.raises(export.ExportError, match="is a file, not a folder"):
-        export.export_all(model, None, a_file)
-    with pytest.raises(export.ExportError, match="part of that path is a file"):
-        export.export_all(model, None, a_file / "no" / "such" / "folder")
+    with pytest.raises(export_files.ExportError, match="is a file, not a folder"):
+        export_files.export_all(model, None, a_file)
+    with pytest.raises(export_files.ExportError, match="part of that path is a file"):
+        export_files.export_all(model, None, a_file / "no" / "such" / "folder")
     assert a_file.read_text() == "x"
 
 
@@ -302,8 +302,8 @@ def test_read_only_folder_gets_one_sentence(tmp_path):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        with pytest.raises(export.ExportError, match="read-only"):
-            export.export_all(trained("relu"), None, folder)
+        with pytest.raises(export_files.ExportError, match="read-only"):
+            export_files.export_all(trained("relu"), None, folder)
     finally:
         folder.chmod(0o700)
 
@@ -313,7 +313,7 @@ def test_run_metrics_export_as_csv(tmp_path):
     run = state.add_loaded_run(trained("relu"), "my run")
     run.batch_x, run.batch_loss = [0.5, 1.0], [0.8, 0.4]
     run.batch_accuracy, run.batch_lr = [0.7, 0.85], [0.001, 0.001]
-    batches, epochs = export.export_run_metrics(run, tmp_path)
+    batches, epochs = export_files.export_run_metrics(run, tmp_path)
     assert [float(r["loss"]) for r in read_csv(batches)] == [0.8, 0.4]
     assert [float(r["train_loss"]) for r in read_csv(epochs)] == [h["train_loss"] for h in run.history]
 

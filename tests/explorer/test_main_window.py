@@ -181,17 +181,15 @@ def test_a_broken_dataset_file_is_one_sentence_and_keeps_the_loaded_one(window, 
     assert find(window, "trainButton").isEnabled()
 
 
-def test_model_actions_delegate_or_say_not_available(window, monkeypatch):
-    import explorer
+def test_model_and_export_actions_call_explorer_actions(window, monkeypatch):
+    from explorer import actions
+    from explorer.main_window import DELEGATED
 
     calls = []
-    fake = type("FakeActions", (), {"load_model": staticmethod(lambda win: calls.append(win))})
-    monkeypatch.setitem(__import__("sys").modules, "explorer.actions", fake)
-    monkeypatch.setattr(explorer, "actions", fake, raising=False)
-    window.findChild(QAction, "actionLoadModel").trigger()
-    assert calls == [window]
-    window.findChild(QAction, "actionExportReport").trigger()  # the fake has no export_report
-    assert "not available" in window.statusBar().currentMessage()
+    for name, (_text, _keys, function) in DELEGATED.items():
+        monkeypatch.setattr(actions, function, lambda win, f=function: calls.append((f, win)))
+        window.findChild(QAction, name).trigger()
+    assert calls == [(function, window) for _text, _keys, function in DELEGATED.values()]
 
 
 def test_settings_survive_a_restart(window, qtbot):

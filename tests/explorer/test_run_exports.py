@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint
 
-from explorer import export
+from explorer import export, export_files
 from explorer.panels.training import TrainingPanel
 from explorer.state import AppState
 from tests.explorer.trained_models import mnist
@@ -84,8 +84,8 @@ def test_runs_list_context_menu_exports_the_runs_metrics(panel, tmp_path, monkey
     action.trigger()
     written = sorted((tmp_path / "metrics").iterdir())
     assert [p.name for p in written] == [
-        f"{export._slug(run.name)}_batches.csv",
-        f"{export._slug(run.name)}_epochs.csv",
+        f"{export_files._slug(run.name)}_batches.csv",
+        f"{export_files._slug(run.name)}_epochs.csv",
     ]
     batches, epochs = read_csv(written[0]), read_csv(written[1])
     assert len(batches) == len(run.batch_x) == 20

@@ -153,7 +153,7 @@ def test_a_model_save_killed_midway_leaves_the_previous_file_intact(tmp_path, fi
 def test_a_figure_export_killed_midway_leaves_the_previous_file_intact(tmp_path, figures, qapp):
     from PySide6.QtGui import QImage
 
-    from explorer.export import write_bytes_atomic
+    from explorer.export_files import write_bytes_atomic
 
     rng = np.random.default_rng(9)
     target = tmp_path / "curves.png"
@@ -213,7 +213,7 @@ def unwritable_folders(tmp_path: Path) -> list[tuple[str, Path]]:
 
 
 def test_an_unwritable_folder_gives_one_clear_sentence(tmp_path, figures, qapp):
-    from explorer.export import ExportError, write_bytes_atomic
+    from explorer.export_files import ExportError, write_bytes_atomic
 
     model = Model(
         init_network([784, 8, 10], rng=np.random.default_rng(0)), TrainConfig(hidden=(8,)), "mnist",
