@@ -27,10 +27,10 @@ class LrAxis(pg.AxisItem):
         low, high = math.ceil(minVal - 1e-9), math.floor(maxVal + 1e-9)
         if high < low:  # less than a decade in view: label its nearest decade only
             return [(1.0, [float(round((minVal + maxVal) / 2))])]
-        count = high - low + 1
-        fits = max(1, int(size // MIN_LABEL_GAP))
-        stride = max(1, math.ceil(count / fits))
-        return [(float(stride), [float(v) for v in range(low, high + 1) if v % stride == 0])]
+        per_decade = size / max(maxVal - minVal, 1e-9)  # pixels
+        stride = max(1, math.ceil(MIN_LABEL_GAP / per_decade))
+        # from the top decade down, so the highest rate in view is labelled
+        return [(float(stride), [float(v) for v in range(high, low - 1, -stride)])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
         if not self.logMode:

@@ -112,9 +112,11 @@ def test_lr_axis_labels_whole_decades_spaced_apart():
         values = [v for _spacing, vs in levels for v in vs]
         assert all(v == int(v) for v in values)  # decades only: no 2..9 labels between them
         if len(values) > 1:
-            gap = size * (values[1] - values[0]) / (high - low)
+            gap = size * abs(values[1] - values[0]) / (high - low)
             assert gap >= 20, (size, values)
     assert axis.tickStrings([-3.0, -2.0], 1, 1) == ["0.001", "0.01"]
+    # two rates two decades apart on a 40 px plot: both ends labelled, the highest first
+    assert axis.tickValues(-3.15, -0.85, 40) == [(2.0, [-1.0, -3.0])]
     # the empty plot: a range, and labels that do not overlap
     assert lr_decades([]) == pytest.approx((-4.15, -0.85))
 
