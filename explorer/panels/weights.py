@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from core import insight
 from core.preprocess import scale_inputs
@@ -111,8 +111,12 @@ class WeightsPanel(QWidget):
         # The row must fit a 1280 px screen beside the controls: the combos may shorten (their lists do not),
         # and the status wraps rather than widening the window.
         for combo in (self.view_combo, self.sort_combo):
+            full = combo.sizeHint().width()  # wide enough for its longest choice: where there is room, it is
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            combo.setMaximumWidth(full)
+            controls.setStretchFactor(combo, 1)
         self.status_label.setWordWrap(True)
 
         self.label_strip = WeightGallery(self, columns=10)
