@@ -109,7 +109,7 @@ def evaluate_model(model, dataset) -> dict:
     """
     from core.insight import class_metrics, confusion_matrix
     from core.network import forward_loss
-    from core.preprocess import encode_targets, scale_inputs
+    from core.preprocess import encode_targets
 
     n = len(model.classes)
     if dataset.n_classes != n:
@@ -120,8 +120,7 @@ def evaluate_model(model, dataset) -> dict:
     if dataset.n_test == 0:
         raise UsageError(f"dataset {dataset.name} ({dataset.source}) has no test images to evaluate on")
     cfg, net = model.config, model.network
-    x = scale_inputs(dataset.test_images, model.preprocessing.get("scaling", cfg.scaling), model.preprocessing,
-                     net.dtype)  # fmt: skip
+    x = model.scale(dataset.test_images)
     labels = dataset.test_labels.astype(np.int64)
     loss, outputs = forward_loss(net, x, encode_targets(labels, n, cfg.targets, net.dtype), cfg.loss)
     pred = outputs.argmax(axis=1)

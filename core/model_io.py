@@ -32,13 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import write_atomic
+from core.model_meta import FORMAT_VERSION, check_meta, check_preprocessing
 from core.network import Network
-from core.preprocess import SCALINGS, scale_inputs
+from core.preprocess import input_range, scale_inputs
+from core.readers import IMAGE_SHAPE, N_PIXELS
 from core.training import TrainConfig
 
-FORMAT_VERSION = 1
-N_INPUTS = 28 * 28
-REQUIRED_META = ("format_version", "config", "dataset", "classes", "preprocessing", "history")
+N_INPUTS = N_PIXELS  # the first layer takes one input per pixel
 MAX_MEMBER_BYTES = (
     512 * 2**20
 )  # one array: far above any network this app trains (784-8192-8192-10 is 280 MB)
@@ -46,10 +46,6 @@ MAX_TOTAL_BYTES = 1024 * 2**20
 MAX_META_BYTES = 64 * 2**20  # the JSON string, 4 bytes a character in a unicode array
 MAX_LAYERS = 64
 MAX_PROBLEM_CHARS = 300  # a message quotes at most this much of what the file holds
-MAX_NAME_CHARS = 200  # a class name, a dataset name or a text value in the history
-# the numbers every history entry of this app holds (EpochEvent.as_dict); the curves and reports format them
-HISTORY_NUMBERS = ("epoch", "epochs", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-                   "epoch_seconds", "elapsed", "samples_per_second", "lr")  # fmt: skip
 _MEMBER = re.compile(r"^(?:(W|b)(\d{1,3})|meta)\.npy$")
 # what reading a damaged member can raise: NumPy's .npy header parser evaluates the header text, so a corrupt
 # header surfaces as SyntaxError, tokenize.TokenError, TypeError or RecursionError, not only ValueError
@@ -86,26 +82,47 @@ class Model:
             history=[dict(h) for h in trainer.history],
         )
 
+    @property
+    def scaling(self) -> str:
+        """The input scaling the model was trained with (files that predate the key name it in their config)."""
+        return (self.preprocessing or {}).get("scaling", self.config.scaling)
+
+    def scale(self, images_uint8: np.ndarray) -> np.ndarray:
+        """The network's inputs (N, 784), in its weights' dtype, for uint8 images (N, 28, 28), (N, 784) or one
+        (28, 28) image: the model's own input scaling with its training set's statistics."""
+        images = _as_images(images_uint8)
+        dtype = self.network.weights[0].dtype
+        return scale_inputs(images, self.scaling, stats=self.preprocessing or None, dtype=dtype)
+
+    def input_range(self) -> tuple[float, float]:
+        """The scaled values of a black and a white pixel, lowest first: the range every input lies in."""
+        return input_range(self.scaling, self.preprocessing or None)
+
     def predict_proba(self, images_uint8: np.ndarray, chunk: int = 10_000) -> np.ndarray:
         """Class probabilities (or sigmoid outputs) for uint8 images (N, 28, 28) or (N, 784)."""
-        images = np.asarray(images_uint8)
-        if images.ndim == 2 and images.shape[1] == N_INPUTS:
-            images = images.reshape(-1, 28, 28)
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
-        dtype = self.network.weights[0].dtype
-        scaling = self.preprocessing.get("scaling", self.config.scaling)
-        outputs = []
-        for start in range(0, len(images), chunk):
-            x = scale_inputs(images[start : start + chunk], scaling, stats=self.preprocessing, dtype=dtype)
-            outputs.append(self.network.forward(x))
+        images = _as_images(images_uint8)
+        outputs = [
+            self.network.forward(self.scale(images[i : i + chunk])) for i in range(0, len(images), chunk)
+        ]
         if not outputs:
-            return np.zeros((0, len(self.classes)), dtype=dtype)
+            return np.zeros((0, len(self.classes)), dtype=self.network.weights[0].dtype)
         return np.concatenate(outputs)
 
     def predict(self, images_uint8: np.ndarray) -> np.ndarray:
         """The predicted label of each image."""
         return np.argmax(self.predict_proba(images_uint8), axis=1)
+
+
+def _as_images(images_uint8: np.ndarray) -> np.ndarray:
+    """Images as (N, 28, 28): from (N, 28, 28), (N, 784) or one (28, 28) image; any other shape is refused."""
+    images = np.asarray(images_uint8)
+    if images.shape == IMAGE_SHAPE:
+        images = images[None]
+    elif images.ndim == 2 and images.shape[1] == N_INPUTS:
+        images = images.reshape(-1, *IMAGE_SHAPE)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
+    return images
 
 
 def _jsonable(value):
@@ -217,88 +234,6 @@ def _failer(path: Path):
     return fail
 
 
-def _is_number(value) -> bool:
-    """A JSON number a float can hold (not a bool, not a 400-digit integer)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        float(value)
-    except OverflowError:
-        return False
-    return True
-
-
-def _is_name(value) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_NAME_CHARS and value.isprintable()
-
-
-def _parse_json(fail, text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"has a 'meta' that is not valid JSON ({exc.msg} at character {exc.pos})")
-    except RecursionError:
-        fail("has a 'meta' nested too deeply to be a model's description (it was not written by this app)")
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts ("Exceeds the limit ...")
-        why = "a number in it is thousands of digits long" if "digits" in str(exc) else str(exc)
-        fail(f"has a 'meta' this app cannot read ({why})")
-
-
-def _check_history(fail, history) -> None:
-    for entry in history:
-        if not isinstance(entry, dict):
-            fail("has a 'history' whose entries are not JSON objects")
-        for key, value in entry.items():
-            if key in HISTORY_NUMBERS:
-                ok = value is None or _is_number(value)
-            else:
-                ok = value is None or isinstance(value, bool) or _is_number(value) or _is_name(value)
-            if not ok:
-                fail(f"has a 'history' whose {key!r} is {type(value).__name__}, not a number")
-
-
-def _check_preprocessing(fail, prep: dict, config_scaling) -> None:
-    scaling = prep.get("scaling", config_scaling)
-    if not isinstance(scaling, str) or scaling not in SCALINGS:
-        fail(f"has an unknown input scaling in 'preprocessing'; this app knows {', '.join(SCALINGS)}")
-    for key in ("mean", "std"):
-        if key in prep and not (_is_number(prep[key]) and math.isfinite(prep[key])):
-            fail(f"has a 'preprocessing' {key} that is not a finite number")
-    if scaling == "standard":
-        if "mean" not in prep or "std" not in prep:
-            fail("has standardised input scaling without the training set's mean and std")
-        if prep["std"] <= 0:
-            fail("has standardised input scaling with a std that is not positive")
-
-
-def _check_meta(path: Path, text: str) -> dict:
-    fail = _failer(path)
-    meta = _parse_json(fail, text)
-    if not isinstance(meta, dict):
-        fail("has a 'meta' that is not a JSON object")
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        fail(f"has a 'meta' without {', '.join(missing)}")
-    version = meta["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool) or abs(version) > 10**6:
-        fail(f"has an unreadable format_version {str(version)[:40]!r}")
-    if version != FORMAT_VERSION:
-        newer = " (written by a newer version of the app; update it)" if version > FORMAT_VERSION else ""
-        fail(f"has format_version {version}; this app reads format {FORMAT_VERSION}{newer}")
-    if not isinstance(meta["config"], dict):
-        fail("has a 'config' that is not a JSON object")
-    classes = meta["classes"]
-    if not isinstance(classes, list) or len(classes) < 2 or not all(_is_name(c) for c in classes):
-        fail(f"has 'classes' that are not a list of at least two names (of 1 to {MAX_NAME_CHARS} characters)")
-    if not isinstance(meta["preprocessing"], dict) or not isinstance(meta["history"], list):
-        fail("has 'preprocessing' or 'history' of the wrong kind")
-    _check_history(fail, meta["history"])
-    dataset = meta["dataset"]  # a name, or the folder or file it was loaded from
-    if not isinstance(dataset, str) or not 0 < len(dataset) <= 4096 or not dataset.isprintable():
-        fail("has a 'dataset' that is not a name")
-    return meta
-
-
 def load(path: str | Path) -> Model:
     """Read a model written by `save`; refuses anything else with a `ModelError` naming the file and problem."""
     path = Path(path)
@@ -318,7 +253,38 @@ def _load(path: Path, fail) -> Model:
         fail("does not exist; train one with `mnist-explorer train --save MODEL.npz`")
     if not path.is_file():
         fail("is not a file")
-    headers = _read_headers(path)
+    n_layers, n_biases = _check_headers(fail, _read_headers(path))
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta_text = str(npz["meta"].reshape(-1)[0])
+            weights = [npz[f"W{i}"] for i in range(n_layers)]
+            biases = [npz[f"b{i}"] for i in range(n_layers)] if n_biases else [None] * n_layers
+    except _DAMAGED as exc:
+        fail(f"is damaged ({exc})")
+    meta = check_meta(fail, meta_text)
+    sizes = _check_layers(fail, weights, biases, len(meta["classes"]))
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        fail(f"has an invalid config: {exc}")
+    check_preprocessing(fail, meta["preprocessing"], config.scaling)
+    if tuple(config.hidden) != tuple(sizes[1:-1]):
+        fail(f"has layers {sizes}, which do not match its config's hidden layers {list(config.hidden)}")
+    if bool(config.use_bias) != bool(n_biases):
+        fail("has biases that do not match its config's use_bias")
+    network = Network(weights=weights, biases=biases, activation=config.activation, output=config.output)
+    return Model(
+        network=network,
+        config=config,
+        dataset=meta["dataset"],
+        classes=list(meta["classes"]),
+        preprocessing=dict(meta["preprocessing"]),
+        history=list(meta["history"]),
+    )
+
+
+def _check_headers(fail, headers: dict) -> tuple[int, int]:
+    """The number of weight and of bias arrays, once the members' names, dtypes and ranks are those of a model."""
     if "meta" not in headers:
         fail("has no 'meta' (the JSON description of the model); it was not written by this app")
     meta_shape, meta_dtype = headers["meta"]
@@ -340,45 +306,25 @@ def _load(path: Path, fail) -> Model:
             fail(f"array {name} is {dtype}, not float32")
         if name.startswith("W") and len(shape) != 2 or name.startswith("b") and len(shape) != 1:
             fail(f"array {name} has shape {shape}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta_text = str(npz["meta"].reshape(-1)[0])
-            weights = [npz[f"W{i}"] for i in range(n_layers)]
-            biases = [npz[f"b{i}"] for i in range(n_layers)] if n_biases else [None] * n_layers
-    except _DAMAGED as exc:
-        fail(f"is damaged ({exc})")
-    meta = _check_meta(path, meta_text)
+    return n_layers, n_biases
+
+
+def _check_layers(fail, weights: list, biases: list, n_classes: int) -> list[int]:
+    """The layer sizes, once the weights chain from 784 inputs to one output a class and every value is finite."""
     sizes = [weights[0].shape[0]] + [w.shape[1] for w in weights]
     if sizes[0] != N_INPUTS:
         fail(f"has W0 of shape {weights[0].shape}: the first layer must take {N_INPUTS} inputs")
-    for i in range(1, n_layers):
+    for i in range(1, len(weights)):
         if weights[i].shape[0] != weights[i - 1].shape[1]:
             fail(
                 f"has W{i} of shape {weights[i].shape}, which does not follow W{i - 1} {weights[i - 1].shape}"
             )
-    if sizes[-1] != len(meta["classes"]):
-        fail(f"has {sizes[-1]} outputs but names {len(meta['classes'])} classes")
+    if sizes[-1] != n_classes:
+        fail(f"has {sizes[-1]} outputs but names {n_classes} classes")
     for i, b in enumerate(biases):
         if b is not None and b.shape != (weights[i].shape[1],):
             fail(f"has b{i} of shape {b.shape}; W{i} needs ({weights[i].shape[1]},)")
-    for i in range(n_layers):
+    for i in range(len(weights)):
         if not np.isfinite(weights[i]).all() or biases[i] is not None and not np.isfinite(biases[i]).all():
             fail(f"has non-finite values (NaN or infinity) in layer {i}: the run that wrote it had diverged")
-    try:
-        config = TrainConfig.from_dict(meta["config"])
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        fail(f"has an invalid config: {exc}")
-    _check_preprocessing(fail, meta["preprocessing"], config.scaling)
-    if tuple(config.hidden) != tuple(sizes[1:-1]):
-        fail(f"has layers {sizes}, which do not match its config's hidden layers {list(config.hidden)}")
-    if bool(config.use_bias) != bool(n_biases):
-        fail("has biases that do not match its config's use_bias")
-    network = Network(weights=weights, biases=biases, activation=config.activation, output=config.output)
-    return Model(
-        network=network,
-        config=config,
-        dataset=meta["dataset"],
-        classes=list(meta["classes"]),
-        preprocessing=dict(meta["preprocessing"]),
-        history=list(meta["history"]),
-    )
+    return sizes

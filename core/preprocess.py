@@ -61,6 +61,12 @@ def background_value(scaling: str, stats: dict | None = None) -> float:
     return float(scaling_table(scaling, stats, np.float64)[0])
 
 
+def input_range(scaling: str, stats: dict | None = None) -> tuple[float, float]:
+    """The scaled values of a black (0) and a white (255) pixel, lowest first: the range of every input."""
+    table = scaling_table(scaling, stats, np.float64)
+    return float(min(table[0], table[255])), float(max(table[0], table[255]))
+
+
 def scale_inputs(
     images_uint8: np.ndarray, scaling: str, stats: dict | None = None, dtype=np.float32
 ) -> np.ndarray:
