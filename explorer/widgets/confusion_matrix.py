@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsObject, QGraphicsRectItem, QLabel, QStackedLayout, QWidget
 
@@ -123,6 +123,11 @@ class ConfusionMatrixView(QWidget):
         self._show_page(self.empty_label)
         self.plot_widget.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(220, 200)
+
+    def sizeHint(self) -> QSize:
+        """Square and roomy: the matrix is a square, so a splitter that gives it a tall, narrow column leaves
+        empty bands above and below a small matrix."""
+        return QSize(440, 420)
 
     # --- the interface -------------------------------------------------------------------------------------
     def set_matrix(
