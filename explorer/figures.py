@@ -19,7 +19,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from core import insight
-from core.preprocess import scaling_table
+from core.readers import IMAGE_SHAPE
 
 OPTIMISED_STEPS = 200  # gradient steps of an optimised input: enough for a stable picture on MNIST networks
 OPTIMISED_L2 = 0.01  # keeps the optimised input from saturating every pixel
@@ -52,19 +52,12 @@ class FigureData:
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
-def input_range(model) -> tuple[float, float]:
-    """The scaled values of a black (0) and a white (255) pixel under the model's preprocessing."""
-    scaling = model.preprocessing.get("scaling", model.config.scaling)
-    table = scaling_table(scaling, model.preprocessing, np.float64)
-    return float(min(table[0], table[255])), float(max(table[0], table[255]))
-
-
 def backquery(model, label: int) -> tuple[np.ndarray, str]:
     """Rashid's back query of `label` for an all-sigmoid network, else its optimised input; (784,), kind."""
     net = model.network
     if not insight.back_query_applies(net):
         return insight.back_query(net, label, len(model.classes)), "back query"
-    lo, hi = input_range(model)
+    lo, hi = model.input_range()
     image = insight.optimised_input(
         net, label, steps=OPTIMISED_STEPS, l2=OPTIMISED_L2, lo=lo, hi=hi, rng=np.random.default_rng(0)
     )
@@ -72,7 +65,7 @@ def backquery(model, label: int) -> tuple[np.ndarray, str]:
 
 
 def backquery_range(model, kind: str) -> tuple[float, float]:
-    return (insight.RASHID_LOW, insight.RASHID_HIGH) if kind == "back query" else input_range(model)
+    return (insight.RASHID_LOW, insight.RASHID_HIGH) if kind == "back query" else model.input_range()
 
 
 def compute(model, dataset=None, progress=None) -> FigureData:
@@ -83,8 +76,8 @@ def compute(model, dataset=None, progress=None) -> FigureData:
     for label in range(n):
         report(0.8 * label / n, f"Back query of {model.classes[label]}")
         image, kind = backquery(model, label)
-        queries.append(image.reshape(28, 28))
-    templates = insight.linear_template(model.network).reshape(n, 28, 28)
+        queries.append(image.reshape(IMAGE_SHAPE))
+    templates = insight.linear_template(model.network).reshape(n, *IMAGE_SHAPE)
     data = FigureData(
         class_names=[str(c) for c in model.classes],
         backqueries=np.stack(queries),
@@ -245,7 +238,7 @@ def render_mistakes(
     """A grid of the most confident mistakes, each captioned "true -> predicted  confidence" (a percentage for
     softmax outputs; for sigmoid outputs the predicted class's activation, which is not a probability)."""
     count = len(images)
-    side, caption, gap, top = 28 * pixel, 18, 10, 40
+    side, caption, gap, top = IMAGE_SHAPE[0] * pixel, 18, 10, 40  # MNIST's images are square
     columns = max(1, min(columns, count)) if count else columns
     rows = max(1, -(-count // columns))
     width = columns * (side + gap) + gap

@@ -79,12 +79,37 @@ def build_report(
     """The HTML text. `data` is explorer.figures.FigureData, `files` the rendered figures by file name."""
     history = list(model.history if history is None else history)
     config = asdict(model.config) if is_dataclass(model.config) else dict(model.config)
+    parts = _head(model, data, history, run_name)
+    parts.append(
+        "<h2>Learning curves</h2>" + _img(files.get("curves.png"), "loss and accuracy per epoch", "wide")
+    )
+    parts.append("<h2>The run</h2>" + _table(_run_summary(model, config, history, dataset, timings)))
+    parts.append("<h2>Settings</h2>" + _table(sorted(config.items())))
+    parts.append("<h2>Input preprocessing</h2>" + _table(sorted(model.preprocessing.items())))
+    if history:
+        keys: list[str] = []
+        for entry in history:
+            keys.extend(k for k in entry if k not in keys)
+        parts.append(
+            "<h2>History, per epoch</h2>" + _grid(keys, [[h.get(k, "") for k in keys] for h in history])
+        )
+    if data.confusion is not None:
+        parts.extend(_errors_section(data, files))
+    parts.extend(_pictures_section(data, files))
+    parts.append("</div></body></html>\n")
+    return "".join(parts)
+
+
+def _layer_sizes(net) -> list[int]:
+    return [int(net.weights[0].shape[0])] + [int(w.shape[1]) for w in net.weights]
+
+
+def _head(model, data, history: list[dict], run_name: str) -> list[str]:
+    """The document's head, its title and headline (the test accuracy), and the figures' notes."""
     net = model.network
-    sizes = [int(net.weights[0].shape[0])] + [int(w.shape[1]) for w in net.weights]
-    n_params = sum(int(w.size) for w in net.weights) + sum(int(b.size) for b in net.biases if b is not None)
     final = history[-1] if history else {}
     accuracy = data.test_accuracy if data.test_accuracy is not None else final.get("test_accuracy")
-    title = f"{model.dataset}: {'-'.join(map(str, sizes))} {net.activation}/{net.output}"
+    title = f"{model.dataset}: {'-'.join(map(str, _layer_sizes(net)))} {net.activation}/{net.output}"
     headline = (
         f"test accuracy {100 * accuracy:.2f}%" if isinstance(accuracy, (int, float)) else "not evaluated"
     )
@@ -95,13 +120,14 @@ def build_report(
         f"<p class='sub'>{html.escape(headline)} · written {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}"
         f" by MNIST Explorer {html.escape(CORE_VERSION)}</p>",
     ]
-    for note in data.notes:
-        parts.append(f"<p class='note'>{html.escape(note)}</p>")
-    parts.append(
-        "<h2>Learning curves</h2>" + _img(files.get("curves.png"), "loss and accuracy per epoch", "wide")
-    )
+    parts.extend(f"<p class='note'>{html.escape(note)}</p>" for note in data.notes)
+    return parts
 
-    # the run: what was trained on what, and how long it took
+
+def _run_summary(model, config: dict, history: list[dict], dataset, timings: dict | None) -> list[tuple]:
+    """The run as (key, value) rows: what was trained on what, and how long it took."""
+    net = model.network
+    n_params = sum(int(w.size) for w in net.weights) + sum(int(b.size) for b in net.biases if b is not None)
     seconds = sum(float(h.get("epoch_seconds", 0.0)) for h in history)
     speeds = [
         float(h["samples_per_second"])
@@ -111,7 +137,7 @@ def build_report(
     summary = [
         ("dataset", model.dataset),
         ("classes", ", ".join(model.classes)),
-        ("layer sizes", " - ".join(map(str, sizes))),
+        ("layer sizes", " - ".join(map(str, _layer_sizes(net)))),
         ("parameters", f"{n_params:,}"),
         ("hidden activation / output", f"{net.activation} / {net.output}"),
         ("seed", config.get("seed", "")),
@@ -125,35 +151,31 @@ def build_report(
             ("dataset source", getattr(dataset, "source", "")),
             ("train / test images", f"{len(dataset.train_images):,} / {len(dataset.test_images):,}"),
         ]
-    for key, value in (timings or {}).items():
-        summary.append((key, value))
-    parts.append("<h2>The run</h2>" + _table(summary))
-    parts.append("<h2>Settings</h2>" + _table(sorted(config.items())))
-    parts.append("<h2>Input preprocessing</h2>" + _table(sorted(model.preprocessing.items())))
+    summary.extend((timings or {}).items())
+    return summary
 
-    if history:
-        keys: list[str] = []
-        for entry in history:
-            keys.extend(k for k in entry if k not in keys)
-        parts.append(
-            "<h2>History, per epoch</h2>" + _grid(keys, [[h.get(k, "") for k in keys] for h in history])
-        )
 
-    if data.confusion is not None:
-        metrics = insight.class_metrics(data.confusion)
-        rows = [
-            [
-                name,
-                int(metrics["support"][k]),
-                f"{100 * metrics['recall'][k]:.2f}",
-                f"{100 * metrics['precision'][k]:.2f}",
-            ]
-            for k, name in enumerate(data.class_names)
+def _errors_section(data, files: dict[str, bytes]) -> list[str]:
+    """The confusion matrix, each class's accuracy and precision, and the most confident mistakes."""
+    metrics = insight.class_metrics(data.confusion)
+    rows = [
+        [
+            name,
+            int(metrics["support"][k]),
+            f"{100 * metrics['recall'][k]:.2f}",
+            f"{100 * metrics['precision'][k]:.2f}",
         ]
-        parts.append("<h2>Errors</h2>" + _img(files.get("confusion.png"), "confusion matrix", "wide"))
-        parts.append(_grid(["class", "test images", "accuracy (recall) %", "precision %"], rows))
-        parts.append(_img(files.get("misclassified.png"), "the most confident mistakes", "wide"))
+        for k, name in enumerate(data.class_names)
+    ]
+    return [
+        "<h2>Errors</h2>" + _img(files.get("confusion.png"), "confusion matrix", "wide"),
+        _grid(["class", "test images", "accuracy (recall) %", "precision %"], rows),
+        _img(files.get("misclassified.png"), "the most confident mistakes", "wide"),
+    ]
 
+
+def _pictures_section(data, files: dict[str, bytes]) -> list[str]:
+    """What the network imagines for each label and what its weights look for; the last div is left open."""
     kind = data.backquery_kind
     explain = (
         "Rashid's back query: each label run backwards through the sigmoid network."
@@ -161,7 +183,7 @@ def build_report(
         else "Optimised inputs: for each label, the input that the network finds most like it (gradient ascent "
         "on the input; Rashid's back query needs an all-sigmoid network)."
     )
-    parts.append(f"<h2>What the network imagines</h2><p>{html.escape(explain)}</p><div class='figs'>")
+    parts = [f"<h2>What the network imagines</h2><p>{html.escape(explain)}</p><div class='figs'>"]
     parts.extend(
         _img(files.get(f"backquery_{k}.png"), f"{kind}: {n}") for k, n in enumerate(data.class_names)
     )
@@ -170,5 +192,4 @@ def build_report(
         "against the label, red for it.</p><div class='figs'>"
     )
     parts.extend(_img(files.get(f"weights_{k}.png"), f"weights: {n}") for k, n in enumerate(data.class_names))
-    parts.append("</div></body></html>\n")
-    return "".join(parts)
+    return parts
