@@ -65,3 +65,20 @@ def test_the_train_button_stays_put_when_the_hint_comes_and_goes(qtbot):
                           "to start from its settings.", "error")  # fmt: skip
     qtbot.wait(20)
     assert train.mapTo(window, train.rect().topLeft()) == before
+
+
+def test_every_readme_screenshot_comes_from_a_walkthrough_step():
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "scripts"))
+    from walkthrough import README_SHOTS
+
+    shown = set(re.findall(r"docs/screenshots/(\w+)\.png", (root / "README.md").read_text(encoding="utf-8")))
+    assert shown and shown <= set(README_SHOTS.values())
+    steps = (root / "scripts" / "walkthrough_steps.py").read_text(encoding="utf-8")
+    for step in README_SHOTS:  # each is a step the walkthrough takes a screenshot of: literally, or as an
+        tab, _, kind = step.rpartition("-")  # insight tab on the sigmoid or the ReLU run
+        assert f'd.shot("{step}")' in steps or (f'"{tab}")' in steps and f'"{kind}")' in steps), step
