@@ -105,47 +105,16 @@ def _check_save_path(path: str | None) -> None:
 
 def cmd_train(args) -> int:
     from core import datasets, model_io, recipes
-    from core.training import BatchEvent, EpochEvent, Trainer
 
-    overrides = overrides_from(args)
-    if overrides.get("rotate") and "augment" not in overrides:
-        base = recipes.get(args.recipe).settings.get("augment", "off") if args.recipe else "off"
-        if base == "off":  # --rotate alone means: random rotations up to that angle
-            overrides["augment"] = "random"
-    if ("output" in overrides or "loss" in overrides) and "backprop" not in overrides:
-        base = recipes.config(args.recipe) if args.recipe else None
-        output = overrides.get("output", getattr(base, "output", "softmax"))
-        loss = overrides.get("loss", getattr(base, "loss", "cross-entropy"))
-        if (output, loss) != (
-            "sigmoid",
-            "mse",
-        ):  # Rashid's rule is for sigmoid + mse only: use the true gradient
-            overrides["backprop"] = "gradient"
-    cfg = recipes.config(args.recipe, **overrides)
+    cfg = recipes.config(args.recipe, **_train_overrides(args))
     _check_save_path(args.save)
     data = datasets.load(cfg.dataset)
     if data.n_train == 0:
         raise UsageError(f"dataset {data.name} ({data.source}) has no training images")
-    stream = sys.stderr if args.json else sys.stdout
-    progress = Progress(stream, quiet=args.quiet)
     for warning in getattr(data, "warnings", []) or []:
         if not args.quiet:
             print(f"note: {warning}", file=sys.stderr)
-    last_epoch = None
-    samples = 0
-    wall_start = time.perf_counter()
-    trainer = Trainer(cfg, data)
-    try:
-        for event in trainer.fit_iter():  # the trainer caps BLAS threads itself (config.threads)
-            if isinstance(event, BatchEvent):
-                samples = event.samples_seen
-                progress.batch(event)
-            elif isinstance(event, EpochEvent):
-                last_epoch = event
-                progress.epoch(event)
-    finally:
-        progress.clear()
-    wall_seconds = time.perf_counter() - wall_start
+    trainer, last_epoch, samples, wall_seconds = _fit(args, cfg, data)
     history = [dict(h) for h in trainer.history]
     train_seconds = sum(float(h.get("epoch_seconds", 0.0)) for h in history) or wall_seconds
     saved = None
@@ -171,15 +140,62 @@ def cmd_train(args) -> int:
         "history": history,
         "saved": saved,
     }
+    _print_summary(args, summary)
+    return 0
+
+
+def _train_overrides(args) -> dict:
+    """The settings given on the command line, with the ones they imply (--rotate alone: random rotations)."""
+    from core import recipes
+
+    overrides = overrides_from(args)
+    if overrides.get("rotate") and "augment" not in overrides:
+        base = recipes.get(args.recipe).settings.get("augment", "off") if args.recipe else "off"
+        if base == "off":  # --rotate alone means: random rotations up to that angle
+            overrides["augment"] = "random"
+    if ("output" in overrides or "loss" in overrides) and "backprop" not in overrides:
+        base = recipes.config(args.recipe) if args.recipe else None
+        output = overrides.get("output", getattr(base, "output", "softmax"))
+        loss = overrides.get("loss", getattr(base, "loss", "cross-entropy"))
+        # Rashid's rule is for sigmoid + mse only: anything else uses the true gradient
+        if (output, loss) != ("sigmoid", "mse"):
+            overrides["backprop"] = "gradient"
+    return overrides
+
+
+def _fit(args, cfg, data):
+    """Train with a progress line; (trainer, its last EpochEvent or None, samples seen, wall seconds)."""
+    from core.training import BatchEvent, EpochEvent, Trainer
+
+    progress = Progress(sys.stderr if args.json else sys.stdout, quiet=args.quiet)
+    last_epoch = None
+    samples = 0
+    wall_start = time.perf_counter()
+    trainer = Trainer(cfg, data)
+    try:
+        for event in trainer.fit_iter():  # the trainer caps BLAS threads itself (config.threads)
+            if isinstance(event, BatchEvent):
+                samples = event.samples_seen
+                progress.batch(event)
+            elif isinstance(event, EpochEvent):
+                last_epoch = event
+                progress.epoch(event)
+    finally:
+        progress.clear()
+    return trainer, last_epoch, samples, time.perf_counter() - wall_start
+
+
+def _print_summary(args, summary: dict) -> None:
+    """The summary as one JSON line (--json), or as two or three lines for a person (nothing with --quiet)."""
     if args.json:
         print(json.dumps(summary, default=_jsonable))
     elif not args.quiet:
         if summary["test_accuracy"] is not None:
             print(f"test accuracy {summary['test_accuracy']:.4f}, test loss {summary['test_loss']:.4f}")
-        print(f"trained in {_fmt_time(train_seconds)} ({summary['samples_per_second']:,.0f} samples/s)")
-        if saved:
-            print(f"saved {saved}")
-    return 0
+        speed = summary["samples_per_second"]
+        print(f"trained in {_fmt_time(summary['train_seconds'])} ({speed:,.0f} samples/s)")
+        if summary["saved"]:
+            print(f"saved {summary['saved']}")
 
 
 def _jsonable(value):
