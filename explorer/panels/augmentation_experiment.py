@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 
 from core import augment as core_augment
 from explorer.export import attach_export
+from explorer.jobs import JobRunner
 from explorer.state import TrainRequest
-from explorer.widgets.latest_job import LatestJob
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
 IDLE_TEXT = (
@@ -86,7 +86,7 @@ class RotationExperiment(QGroupBox):
         self._active = False  # from Run until both runs ended and their results are in
         self._stopping = False
         self._degrees = 10.0
-        self._evaluation = LatestJob(self)
+        self._evaluation = JobRunner(self)
         self._evaluation.done.connect(self._on_results)
         self._evaluation.failed.connect(self._on_error)
 

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 from core import insight
 from core.preprocess import scaling_table
 from explorer.export import attach_export
+from explorer.jobs import JobRunner
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
-from explorer.widgets.latest_job import LatestJob
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, short_output_text
 from explorer.widgets.tab_caption import TabCaption
 
@@ -96,7 +96,7 @@ class BackQueryPanel(QWidget):
         self.selected_label = 0
         self._deferred = False  # a computation was asked for while the tab was hidden; showEvent runs it
         self._chosen: dict = {}  # run key -> the method the user picked for that run (else automatic)
-        self.job = LatestJob(self)
+        self.job = JobRunner(self)
         self.job.done.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
         self.job.busyChanged.connect(self._on_busy)

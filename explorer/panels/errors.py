@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 from core import insight
 from core.preprocess import scale_inputs
 from explorer.export import attach_export
+from explorer.jobs import JobRunner
 from explorer.panels.errors_data import EMPTY_TEXT, METRIC_COLUMNS, describe, percent, score_test
 from explorer.widgets.confusion_matrix import ConfusionMatrixView
 from explorer.widgets.heatmap import Heatmap
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
-from explorer.widgets.latest_job import LatestJob
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
 from explorer.widgets.tab_caption import TabCaption
 
@@ -53,7 +53,7 @@ class ErrorsPanel(QWidget):
         self.cell: tuple[int, int] | None = None
         self.selected_image: int | None = None
         self._deferred = False  # the model changed while the tab was hidden; showEvent scores it
-        self.job = LatestJob(self)
+        self.job = JobRunner(self)
         self.job.done.connect(self._on_probs)
         self.job.failed.connect(lambda text: self.scorecard.setText(f"Could not evaluate the model: {text}"))
 

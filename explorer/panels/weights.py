@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpli
 from core import insight
 from core.preprocess import scale_inputs
 from explorer.export import attach_export
+from explorer.jobs import JobRunner
 from explorer.widgets.heatmap import Heatmap
-from explorer.widgets.latest_job import LatestJob
 from explorer.widgets.tab_caption import TabCaption
 from explorer.widgets.weight_gallery import WeightGallery
 
@@ -64,12 +64,12 @@ class WeightsPanel(QWidget):
         self.label = 0
         self.unit: int | None = None
         self._deferred = False  # a model arrived while the tab was hidden; showEvent draws it
-        self.job = LatestJob(self)
+        self.job = JobRunner(self)
         self.job.done.connect(self._on_gradients)
         self.job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the gradients: {text}")
         )
-        self.templates_job = LatestJob(self)  # templates and unit strengths of each new model, off the GUI thread
+        self.templates_job = JobRunner(self)  # templates and unit strengths of each new model, off the GUI thread
         self.templates_job.done.connect(self._on_templates)
         self.templates_job.failed.connect(
             lambda text: self.status_label.setText(f"Could not compute the templates: {text}")

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.jobs import JobRunner
 from explorer.widgets.heatmap import diverging_rgb, symmetric_limit
-from explorer.widgets.latest_job import LatestJob
 
 GAP = 2  # pixels between tiles
 GAP_COLOUR = (205, 205, 205)
@@ -117,7 +117,7 @@ class WeightGallery(QWidget):
         self._show_page(self.empty_label)
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
         self.setMinimumSize(120, 80)
-        self.job = LatestJob(
+        self.job = JobRunner(
             self
         )  # colours large galleries off the GUI thread; only the newest mosaic is drawn
         self.job.done.connect(self._set_mosaic)
