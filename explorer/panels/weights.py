@@ -12,18 +12,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from core import insight
-from core.preprocess import scale_inputs
+from core.readers import IMAGE_SHAPE, N_PIXELS
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
-from explorer.widgets.heatmap import Heatmap
+from explorer.panels.weights_layout import GRADIENT, build_controls, build_templates_side, build_units_side
 from explorer.widgets.tab_caption import TabCaption
-from explorer.widgets.weight_gallery import WeightGallery
-
-TEMPLATE, GRADIENT = "template", "gradient"
-EMPTY_TEXT = "Train a model to see what its weights look for."
 
 
 def describe(model, label: str, by_strength: bool) -> str:
@@ -38,9 +34,7 @@ def describe(model, label: str, by_strength: bool) -> str:
 
 def compute_mean_gradients(model, images, labels) -> np.ndarray:
     """(classes, 784): each label's mean input gradient over its test images (runs in a worker)."""
-    prep = model.preprocessing or {}
-    x = scale_inputs(images, prep.get("scaling", model.config.scaling), prep, model.network.weights[0].dtype)
-    return insight.mean_input_gradients(model.network, x, labels, len(model.classes))
+    return insight.mean_input_gradients(model.network, model.scale(images), labels, len(model.classes))
 
 
 def compute_templates(model) -> tuple:
@@ -77,95 +71,11 @@ class WeightsPanel(QWidget):
         averaging = "Averaging input gradients over the test images…"
         self.job.busyChanged.connect(lambda busy: self.status_label.setText(averaging if busy else ""))
 
-        self.label_combo = QComboBox(self)
-        self.label_combo.setObjectName("weightsLabelCombo")
-        self.label_combo.setToolTip("The label whose template is shown large and by which the units are sorted")
-        self.view_combo = QComboBox(self)
-        self.view_combo.setObjectName("weightsViewCombo")
-        self.view_combo.addItem("Linearised template", TEMPLATE)
-        self.view_combo.addItem("Mean input gradient", GRADIENT)
-        self.view_combo.setToolTip(
-            "Linearised template: W0 @ W1 @ ... (for a network without hidden layers, the label's weight column).\n"
-            "Mean input gradient: d log p(label) / d pixel, averaged over the test images of that label: what the "
-            "real, nonlinear network would strengthen in them."
-        )
-        self.sort_combo = QComboBox(self)
-        self.sort_combo.setObjectName("weightsSortCombo")
-        self.sort_combo.addItem("strongest for the label first", "strength")
-        self.sort_combo.addItem("unit number", "index")
-        self.sort_combo.setToolTip(
-            "Order of the hidden units: by how strongly each feeds the chosen label (its outgoing weight, through "
-            "the linearised rest of the network; most positive first), or by their number."
-        )
-        self.status_label = QLabel(self)
-        controls = QHBoxLayout()
-        for text, widget in (
-            ("Label", self.label_combo),
-            ("Show", self.view_combo),
-            ("Sort units by", self.sort_combo),
-        ):
-            controls.addWidget(QLabel(text, self))
-            controls.addWidget(widget)
-            controls.addSpacing(10)
-        controls.addWidget(self.status_label, 1)
-        # The row must fit a 1280 px screen beside the controls: the combos may shorten (their lists do not),
-        # and the status wraps rather than widening the window.
-        for combo in (self.view_combo, self.sort_combo):
-            full = combo.sizeHint().width()  # wide enough for its longest choice: where there is room, it is
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
-            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            combo.setMaximumWidth(full)
-            controls.setStretchFactor(combo, 1)
-        self.status_label.setWordWrap(True)
-
-        self.label_strip = WeightGallery(self, columns=10)
-        self.label_strip.setObjectName("weightsLabelStrip")
-        self.label_strip.setToolTip("Every label's template on one shared scale; click one to show it large")
-        self.label_strip.setMinimumHeight(90)
-        self.label_strip.setMaximumHeight(130)
-        self.label_strip.set_empty_text(EMPTY_TEXT)
-        self.heatmap = Heatmap(self)
-        self.heatmap.setObjectName("weightsHeatmap")
-        self.heatmap.set_empty_text(EMPTY_TEXT)
-        self.heatmap.setToolTip(
-            "Red pixels raise the label's score, blue pixels lower it; white ones do not matter"
-        )
-        left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.label_strip)
-        left_layout.addWidget(self.heatmap, 1)
-
-        self.units_title = QLabel(self)
-        self.units_title.setWordWrap(True)
-        self.gallery = WeightGallery(self)
-        self.gallery.setObjectName("weightsUnitGallery")
-        self.gallery.set_empty_text(EMPTY_TEXT)
-        self.gallery.setToolTip(
-            "The incoming weights of every unit of the first hidden layer, each on its own colour scale; "
-            "click a unit to see it large with its strongest links to the labels"
-        )
-        self.unit_heatmap = Heatmap(self)
-        self.unit_heatmap.setObjectName("unitHeatmap")
-        self.unit_heatmap.set_empty_text("Click a unit in the gallery to see its weights large.")
-        self.unit_links = QLabel(self)
-        self.unit_links.setObjectName("unitLinks")
-        self.unit_links.setWordWrap(True)
-        self.unit_links.setTextFormat(Qt.TextFormat.RichText)
-        unit_row = QHBoxLayout()
-        unit_row.addWidget(self.unit_heatmap, 3)
-        unit_row.addWidget(self.unit_links, 2)
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.units_title)
-        right_layout.addWidget(self.gallery, 3)
-        right_layout.addLayout(unit_row, 2)
+        controls = build_controls(self)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(build_templates_side(self))
+        splitter.addWidget(build_units_side(self))
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         self._attach_exports(controls)
@@ -174,16 +84,7 @@ class WeightsPanel(QWidget):
         layout.addWidget(self.caption)
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
-
-        self.label_combo.currentIndexChanged.connect(self._on_label_combo)
-        self.view_combo.currentIndexChanged.connect(lambda _i: self._refresh_templates())
-        self.sort_combo.currentIndexChanged.connect(lambda _i: self._refresh_gallery())
-        self.label_strip.tileClicked.connect(self.set_label)
-        self.gallery.tileClicked.connect(self.select_unit)
-        for key in range(10):  # keys 0-9 choose that label
-            QShortcut(QKeySequence(str(key)), self, lambda k=key: self._key_label(k)).setContext(
-                Qt.ShortcutContext.WidgetWithChildrenShortcut
-            )
+        self._connect_controls()
         state.modelChanged.connect(self.set_model)
         self.set_model(state.model)
 
@@ -252,8 +153,8 @@ class WeightsPanel(QWidget):
         self.unit = int(unit)
         self.gallery.select(self.unit)
         weights = np.asarray(self.model.network.weights[0][:, unit], dtype=np.float64)
-        self.unit_heatmap.set_data(weights.reshape(28, 28))
-        self.unit_heatmap.set_title(f"Unit {unit}: its 784 incoming weights")
+        self.unit_heatmap.set_data(weights.reshape(IMAGE_SHAPE))
+        self.unit_heatmap.set_title(f"Unit {unit}: its {N_PIXELS} incoming weights")
         names = [str(c) for c in self.model.classes]
         links = self.strength[unit]
         top = np.argsort(-np.abs(links))[:5]
@@ -274,6 +175,17 @@ class WeightsPanel(QWidget):
             self.set_model(self.incoming)
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _connect_controls(self) -> None:
+        self.label_combo.currentIndexChanged.connect(self._on_label_combo)
+        self.view_combo.currentIndexChanged.connect(lambda _i: self._refresh_templates())
+        self.sort_combo.currentIndexChanged.connect(lambda _i: self._refresh_gallery())
+        self.label_strip.tileClicked.connect(self.set_label)
+        self.gallery.tileClicked.connect(self.select_unit)
+        for key in range(10):  # keys 0-9 choose that label
+            QShortcut(QKeySequence(str(key)), self, lambda k=key: self._key_label(k)).setContext(
+                Qt.ShortcutContext.WidgetWithChildrenShortcut
+            )
+
     def _key_label(self, label: int) -> None:
         if label < self.label_combo.count():
             self.set_label(label)
@@ -303,7 +215,7 @@ class WeightsPanel(QWidget):
                 return
         maps = self._current_maps()
         names = [str(c) for c in self.model.classes]
-        self.label_strip.set_tiles(maps.reshape(-1, 28, 28), captions=names, shared_scale=True)
+        self.label_strip.set_tiles(maps.reshape(-1, *IMAGE_SHAPE), captions=names, shared_scale=True)
         self.label_strip.select(self.label)
         self._show_label()
 
@@ -312,7 +224,7 @@ class WeightsPanel(QWidget):
         if self.model is None or maps is None:
             return
         name = self.model.classes[self.label]
-        self.heatmap.set_data(maps[self.label].reshape(28, 28))
+        self.heatmap.set_data(maps[self.label].reshape(IMAGE_SHAPE))
         if self.view == GRADIENT:
             title = f"Mean input gradient of log p({name}) over the test images of {name}"
         elif len(self.model.network.weights) == 1:
@@ -364,7 +276,7 @@ class WeightsPanel(QWidget):
             self.unit_heatmap.set_data(None)
             self.unit_links.setText("")
             return
-        weights = np.asarray(model.network.weights[0], dtype=np.float64).T.reshape(-1, 28, 28)
+        weights = np.asarray(model.network.weights[0], dtype=np.float64).T.reshape(-1, *IMAGE_SHAPE)
         name = model.classes[self.label]
         if self.sort_combo.currentData() == "strength":
             order = np.argsort(-strength[:, self.label], kind="stable")
@@ -389,7 +301,7 @@ class WeightsPanel(QWidget):
     def _unit_data(self):
         if self.model is None or self.strength is None or not len(self.strength):
             return None
-        return np.asarray(self.model.network.weights[0], dtype=np.float64).T.reshape(-1, 28, 28)
+        return np.asarray(self.model.network.weights[0], dtype=np.float64).T.reshape(-1, *IMAGE_SHAPE)
 
 
 if __name__ == "__main__":
