@@ -77,15 +77,15 @@ class _TaskSignals(QObject):
     progressed = Signal(object, int, int, str)  # the task, done, total, what
 
 
-class _Task(QRunnable):
-    """One request: runs `func` in a pool thread and reports its end through `signals`."""
+class _Task:
+    """One request: `run` calls `func` (in a pool thread) and reports its end through `signals`. A plain object,
+    not the QRunnable: the pool deletes that when it has run, while the GUI thread still reads the task."""
 
     # Every task started and not yet delivered, so the Python objects (and the signals QObject, which must be
     # deleted on the GUI thread) outlive the pool thread's use of them even when their runner is gone.
     alive: ClassVar[set] = set()
 
     def __init__(self, generation: int, func, args: tuple, kwargs: dict, with_progress: bool):
-        super().__init__()
         self.generation = generation
         self.signals = _TaskSignals()
         self.stale = threading.Event()  # set on the GUI thread: the answer is no longer wanted
@@ -109,6 +109,25 @@ class _Task(QRunnable):
         finally:
             self.ended.set()
         self.signals.finished.emit(self)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: _Task):
+        super().__init__()
+        self.task = task
+
+    def run(self) -> None:
+        self.task.run()
+
+
+def _take_from_queue(runnable: _Runnable | None) -> bool:
+    """Take a job that waits for a pool thread out of the queue: True if it will never run."""
+    if runnable is None:
+        return False
+    try:
+        return QThreadPool.globalInstance().tryTake(runnable)
+    except RuntimeError:  # the pool has run and deleted it: it is not in the queue
+        return False
 
 
 class _Keeper(QObject):
@@ -148,6 +167,7 @@ class JobRunner(QObject):
         self._generation = 0  # requests of an older generation are stale
         self._waiting: deque = deque()  # requests not started yet: (generation, func, args, kwargs, progress)
         self._task: _Task | None = None  # the one running (or queued in the pool)
+        self._runnable: _Runnable | None = None  # its QRunnable, to take it out of the pool's queue
         self._busy = False
         _the_keeper()
 
@@ -182,9 +202,9 @@ class JobRunner(QObject):
         task = self._task
         if task is not None:
             task.stale.set()
-            if QThreadPool.globalInstance().tryTake(task):  # still queued behind other jobs: it never runs
+            if _take_from_queue(self._runnable):  # still queued behind other jobs: it never runs
                 _Task.alive.discard(task)
-                self._task = None
+                self._task = self._runnable = None
 
     def _request(self, func, args: tuple, kwargs: dict, with_progress: bool) -> None:
         if self.keep == "newest":
@@ -203,8 +223,8 @@ class JobRunner(QObject):
         task.signals.progressed.connect(self._on_progress)
         task.signals.finished.connect(_the_keeper().release)
         _Task.alive.add(task)
-        self._task = task
-        QThreadPool.globalInstance().start(task)
+        self._task, self._runnable = task, _Runnable(task)
+        QThreadPool.globalInstance().start(self._runnable)
 
     def _wait(self, deadline: float) -> bool:
         task = self._task
@@ -219,7 +239,7 @@ class JobRunner(QObject):
     def _on_finished(self, task: _Task) -> None:
         if task is not self._task:
             return  # taken out of the pool's queue by shutdown: already forgotten
-        self._task = None
+        self._task = self._runnable = None
         current = task.generation == self._generation and not task.stale.is_set()
         self._start_next()
         if not current:

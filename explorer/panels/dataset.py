@@ -2,8 +2,8 @@
 
 With a model (state.model) the panel also marks each thumbnail right or wrong, offers "misclassified only", and
 shows the network's ten probabilities for the image in the large view. Whole-split work (predictions for 60,000
-images, the class means) runs in a worker; a result that arrives after the model, dataset or split has changed
-again is dropped.
+images, the class means) runs on a `JobRunner`; a result that arrives after the model, dataset or split has
+changed again is dropped, and a stale prediction stops at its next chunk.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from explorer.export import attach_export
-from explorer.widgets.class_stats import ClassStats, while_alive
+from explorer.jobs import JobRunner
+from explorer.widgets.class_stats import ClassStats
 from explorer.widgets.image_grid import ImageGrid
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
@@ -49,13 +49,13 @@ def split_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
     return dataset.train_images, dataset.train_labels
 
 
-def predict_labels(model, images: np.ndarray, chunk: int = 5000):
-    """The model's predicted label for every image, as a worker's generator: it yields between chunks so that a
-    stale job (the model changed again) can be abandoned at once; the labels are its return value."""
+def predict_labels(model, images: np.ndarray, progress, chunk: int = 5000) -> np.ndarray:
+    """The model's predicted label for every image. It reports after every chunk, so a stale job (the model
+    changed again) is abandoned there (the report raises `explorer.jobs.Cancelled`)."""
     labels = np.zeros(len(images), np.int64)
     for start in range(0, len(images), chunk):
+        progress(start, len(images), "predicting")
         labels[start : start + chunk] = np.argmax(model.predict_proba(images[start : start + chunk]), axis=1)
-        yield start
     return labels
 
 
@@ -69,9 +69,11 @@ class DatasetPanel(QWidget):
         self.split = "train"
         self.predictions: np.ndarray | None = None  # predicted labels for the current split, or None
         self.current_index: int | None = None
-        self._token = 0  # bumped whenever the dataset, split or model changes: older worker results are stale
-        self._prediction_worker = None  # at most one whole-split prediction runs at a time
-        self._prediction_pending = False
+        # One whole-split prediction at a time; cancelled whenever the dataset, split or model changes
+        self.predictions_job = JobRunner(self, name="datasetPredictionsJob")
+        self.predictions_job.done.connect(self._on_predictions)
+        self.predictions_job.failed.connect(self._on_prediction_error)
+        self.predictions_job.busyChanged.connect(lambda busy: busy or self._update_count_label())
         self._prediction_deferred = False
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
@@ -79,7 +81,7 @@ class DatasetPanel(QWidget):
         state.imageSelected.connect(self._on_image_selected)
         app = QApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(self._stop_predictions)
+            app.aboutToQuit.connect(self.predictions_job.cancel)
         self._on_dataset_changed(state.dataset)
 
     # --- construction --------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ class DatasetPanel(QWidget):
 
     # --- the dataset and the split ---------------------------------------------------------------------------
     def _on_dataset_changed(self, dataset) -> None:
-        self._token += 1
+        self.predictions_job.cancel()
         self.predictions = None
         self.current_index = None
         self.label_combo.blockSignals(True)
@@ -185,7 +187,7 @@ class DatasetPanel(QWidget):
     def _on_split_changed(self) -> None:
         self.split = self.split_combo.currentData()
         self._describe()
-        self._token += 1
+        self.predictions_job.cancel()
         self.predictions = None
         self.current_index = None
         self._load_split()
@@ -262,7 +264,7 @@ class DatasetPanel(QWidget):
     # --- predictions ---------------------------------------------------------------------------------------
     def _on_model_changed(self, model) -> None:
         self._describe()
-        self._token += 1
+        self.predictions_job.cancel()
         self.predictions = None
         self.grid.set_marks(None)
         self._refresh_misclassified_check()
@@ -271,7 +273,7 @@ class DatasetPanel(QWidget):
             self._show_image(self.current_index)
 
     def _request_predictions(self) -> None:
-        """Predict the whole split for the current model; one worker at a time, only the latest request runs."""
+        """Predict the whole split for the current model; one job at a time, only the latest request runs."""
         if self.state.model is None or self.state.dataset is None:
             self._refresh_misclassified_check()
             return
@@ -280,26 +282,11 @@ class DatasetPanel(QWidget):
             # machine); showEvent catches up.
             self._prediction_deferred = True
             return
-        if self._prediction_worker is not None:
-            self._prediction_pending = True
-            self._prediction_worker.quit()  # its result would be stale: stop it at its next chunk
-            return
         images, _ = split_arrays(self.state.dataset, self.split)
         if not len(images):
             return
-        token = self._token
         self.count_label.setText(self.count_label.text().split(" · ")[0] + " · predicting…")
-        self._prediction_worker = create_worker(
-            predict_labels,
-            self.state.model,
-            images,
-            _start_thread=True,
-            _connect={
-                "returned": while_alive(self, lambda predictions: self._on_predictions(token, predictions)),
-                "errored": while_alive(self, self._on_prediction_error),
-                "finished": while_alive(self, self._on_prediction_finished),
-            },
-        )
+        self.predictions_job.submit_with_progress(predict_labels, self.state.model, images)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -308,35 +295,18 @@ class DatasetPanel(QWidget):
             self._request_predictions()
 
     def shutdown(self) -> None:
-        """Stop the prediction worker before the window goes away (the main window calls this when it closes);
-        the window then waits for the thread pool."""
-        self._token += 1  # whatever is in flight is stale now
-        self._stop_predictions()
+        """Stop the prediction job before the window goes away (the main window calls this when it closes)."""
+        self.predictions_job.shutdown()
 
-    def _stop_predictions(self) -> None:
-        self._prediction_pending = False
-        if self._prediction_worker is not None:
-            self._prediction_worker.quit()
-
-    def _on_predictions(self, token: int, predictions: np.ndarray) -> None:
-        if token != self._token:
-            return  # stale: the model, dataset or split changed while this ran
+    def _on_predictions(self, predictions: np.ndarray) -> None:
         _, labels = split_arrays(self.state.dataset, self.split)
         self.predictions = predictions
         self.grid.set_marks(predictions == labels)
         self._refresh_misclassified_check()
         self._apply_filter()
 
-    def _on_prediction_error(self, error: Exception) -> None:
-        self.state.statusMessage.emit(f"Could not predict the dataset with this model: {error}")
-
-    def _on_prediction_finished(self) -> None:
-        self._prediction_worker = None
-        if self._prediction_pending:
-            self._prediction_pending = False
-            self._request_predictions()
-        else:
-            self._update_count_label()
+    def _on_prediction_error(self, text: str) -> None:
+        self.state.statusMessage.emit(f"Could not predict the dataset with this model: {text}")
 
     def _refresh_misclassified_check(self) -> None:
         ready = self.predictions is not None

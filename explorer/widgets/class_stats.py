@@ -1,6 +1,6 @@
 """Per-class statistics of one split: how many images each class has (a bar chart) and its mean image.
 
-The means take ~50 ms for 60,000 images, so they come from a worker; a result for a split that is no longer
+The means take ~50 ms for 60,000 images, so they come from a `JobRunner`: a result for a split that is no longer
 shown is dropped.
 """
 
@@ -10,12 +10,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QStackedWidget, QTabWidget
-from superqt.utils import create_worker
 
 from explorer.export import attach_export
+from explorer.jobs import JobRunner
 from explorer.widgets.image_grid import ImageGrid
 
 BAR_COLOUR = "#1f77b4"
@@ -31,16 +30,6 @@ def class_means(images: np.ndarray, labels: np.ndarray, n_classes: int) -> np.nd
     return means
 
 
-def while_alive(widget, slot):
-    """`slot`, called only while `widget` still exists: a worker may finish after its widget was closed."""
-
-    def call(*args):
-        if shiboken6.isValid(widget):
-            slot(*args)
-
-    return call
-
-
 class ClassStats(QTabWidget):
     """Two tabs, "Class counts" and "Class means", with one export button in the corner for the tab shown.
 
@@ -54,7 +43,11 @@ class ClassStats(QTabWidget):
         self.setObjectName("datasetStatsTabs")
         self.counts = np.zeros(0, int)
         self.names: list[str] = []
-        self._token = 0
+        self.means_job = JobRunner(self, name="classMeansJob")  # the newest split's means win
+        self.means_job.done.connect(self._on_means)
+        self.means_job.failed.connect(
+            lambda text: self.means_grid.set_empty_message(f"Could not compute the class means: {text}")
+        )
         self.counts_plot = pg.PlotWidget(objectName="classCountsPlot")
         self.counts_plot.setBackground("w")
         self.counts_plot.setMenuEnabled(False)
@@ -82,7 +75,7 @@ class ClassStats(QTabWidget):
 
     def set_split(self, images: np.ndarray, labels: np.ndarray, names: Sequence[str]) -> None:
         """Show the statistics of one split: counts at once, means when the worker has them."""
-        self._token += 1
+        self.means_job.cancel()  # the means of the split shown before are stale
         self.names = [str(n) for n in names]
         self.counts = np.bincount(labels, minlength=len(self.names))[: len(self.names)]
         y = np.arange(len(self.counts))
@@ -96,21 +89,11 @@ class ClassStats(QTabWidget):
             self.means_grid.set_empty_message("No images, so no class means")
             return
         self.means_grid.set_empty_message("Computing the class means…")
-        token, names = self._token, list(self.names)
-        create_worker(
-            class_means,
-            images,
-            labels,
-            len(names),
-            _start_thread=True,
-            _connect={"returned": while_alive(self, lambda means: self._on_means(token, means, names))},
-        )
+        self.means_job.submit(class_means, images, labels, len(self.names))
 
     def counts_table(self) -> dict:
         """The counts as columns, for the export's .csv."""
         return {"class": list(self.names), "count": [int(c) for c in self.counts]}
 
-    def _on_means(self, token: int, means: np.ndarray, names: list[str]) -> None:
-        if token != self._token:
-            return  # the dataset or split changed while the means were computed
-        self.means_grid.set_images(np.clip(np.rint(means), 0, 255).astype(np.uint8), names)
+    def _on_means(self, means: np.ndarray) -> None:
+        self.means_grid.set_images(np.clip(np.rint(means), 0, 255).astype(np.uint8), self.names)

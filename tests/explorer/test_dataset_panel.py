@@ -127,9 +127,14 @@ def test_the_bars_ask_for_a_click_not_for_training_when_a_model_exists(qtbot, pa
 
 
 def test_stale_predictions_are_dropped(qtbot, panel, mnist, model):
-    token = panel._token
-    panel.split_combo.setCurrentIndex(panel.split_combo.findData("test"))  # the split changed meanwhile
-    panel._on_predictions(token, np.zeros(60000, np.int64))
+    import threading
+
+    release = threading.Event()
+    job = panel.predictions_job  # a prediction of the training split is in flight...
+    job.submit(lambda: release.wait(20) and np.zeros(60000, np.int64))
+    panel.split_combo.setCurrentIndex(panel.split_combo.findData("test"))  # ...when the split changes
+    release.set()
+    qtbot.waitUntil(lambda: job._task is None, timeout=20_000)  # its answer came back, and was dropped
     assert panel.predictions is None
     assert panel.grid.model._marks is None
 
@@ -210,7 +215,7 @@ def test_a_hidden_panel_predicts_only_when_shown(qtbot, mnist, model):
     qtbot.addWidget(panel)
     run = state.new_run(model.config, name="quick")
     state.add_epoch(run, _epoch_event(), model)
-    assert panel._prediction_worker is None and panel.predictions is None
+    assert not panel.predictions_job.busy and panel.predictions is None
     panel.show()
     qtbot.waitUntil(lambda: panel.predictions is not None, timeout=60000)
     np.testing.assert_array_equal(panel.predictions, model.predict(mnist.train_images))
