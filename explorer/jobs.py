@@ -36,12 +36,14 @@ class Cancelled(Exception):  # noqa: N818 - the job's own word for what happened
 
 
 def sentence(error: BaseException) -> str:
-    """An exception as one sentence for the user: its first line, capitalised, ending in a full stop."""
+    """An exception as one sentence for the user: its first line, ending in a full stop, capitalised unless it
+    starts with a name that must keep its case (a file, `x_train.npy`)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     if not lines:
         return f"The computation failed ({type(error).__name__})."
     text = lines[0]
-    text = text[0].upper() + text[1:]
+    if text.split()[0].isalpha():
+        text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?" else text + "."
 
 

@@ -3,12 +3,10 @@
 It publishes the configuration through `state.set_config(config, error)` on every change and follows
 `state.configChanged` (a loaded model sets the configuration) without echoing it back. Fields start from a base
 configuration (the recipe's, or the one a model brought) so settings the panel does not show (initialiser,
-scaling, momentum, ...) are kept. Datasets load in a worker thread; training runs through `TrainingController`.
+scaling, momentum, ...) are kept. Datasets load on a `JobRunner`; training runs through `TrainingController`.
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,11 +20,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
-from core import recipes
+from core import datasets, recipes
 from core.network import ACTIVATIONS
 from core.training import ConfigError, TrainConfig
+from explorer.jobs import JobRunner
 from explorer.state import TrainRequest
 from explorer.widgets.config_fields import (
     OUTPUT_LOSS_PAIRS,
@@ -41,7 +39,7 @@ from explorer.widgets.config_fields import (
     matches_recipe,
     parse_hidden,
 )
-from explorer.widgets.dataset_combo import DatasetCombo, load_dataset_or_error
+from explorer.widgets.dataset_combo import DatasetCombo
 from explorer.widgets.training_status import TrainingStatus
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
@@ -62,8 +60,10 @@ class ControlPanel(QWidget):
         self._updating = False  # True while fields are set from a config: no publishing, no "modified"
         self._published = None
         self._field_errors: dict[QWidget, str] = {}
-        self._load_token = 0
-        self._loading_key: str | None = None
+        self.dataset_job = JobRunner(self, name="datasetLoadJob")  # the newest dataset asked for wins
+        self.dataset_job.done.connect(self._on_dataset_loaded)
+        self.dataset_job.failed.connect(self._on_dataset_failed)
+        self._loading_key: str | None = None  # the dataset being loaded (the newest asked for)
         self._build()
         self.recipe_combo.setCurrentIndex(max(0, self.recipe_combo.findData(DEFAULT_RECIPE)))
         self._apply_config(self._base)
@@ -322,30 +322,26 @@ class ControlPanel(QWidget):
         self.load_dataset(key)
 
     def load_dataset(self, key: str) -> None:
-        """Load `key` (a name or a path) in a worker; the newest request wins, older results are dropped."""
-        self._load_token += 1
+        """Load `key` (a name or a path) off the GUI thread; the newest request wins, older results are dropped."""
         self._loading_key = key
         self.show_message(f"Loading {key}…", "note")
-        worker = create_worker(load_dataset_or_error, key, _start_thread=False)
-        worker.returned.connect(partial(self._on_dataset_loaded, self._load_token, key))
-        worker.start()
+        self.dataset_job.submit(datasets.load, key)
         self._update_buttons()
 
-    def _on_dataset_loaded(self, token: int, key: str, result) -> None:
-        if token != self._load_token:
-            return  # the user chose another dataset meanwhile
+    def _on_dataset_failed(self, error: str) -> None:
+        """One sentence; the app keeps the dataset it had, and a path that failed leaves the list."""
+        key, self._loading_key = self._loading_key, None
+        self.dataset_combo.blockSignals(True)  # removing the current row must not load its neighbour
+        if key not in ("mnist", "fashion-mnist"):
+            self.dataset_combo.remove_path(key)
+        self.dataset_combo.blockSignals(False)
+        self._select_current_dataset()
+        self.show_message(error, "error")
+        self.state.statusMessage.emit(error)
+        self._update_buttons()
+
+    def _on_dataset_loaded(self, dataset) -> None:
         self._loading_key = None
-        dataset, error = result
-        if error:
-            self.dataset_combo.blockSignals(True)  # removing the current row must not load its neighbour
-            if key not in ("mnist", "fashion-mnist"):
-                self.dataset_combo.remove_path(key)
-            self.dataset_combo.blockSignals(False)
-            self._select_current_dataset()
-            self.show_message(error, "error")
-            self.state.statusMessage.emit(error)
-            self._update_buttons()
-            return
         self.state.set_dataset(dataset)
         for warning in getattr(dataset, "warnings", []) or []:
             self.state.statusMessage.emit(warning)

@@ -87,13 +87,3 @@ class DatasetCombo(QComboBox):
             self.setCurrentIndex(index)
         return index >= 0
 
-
-def load_dataset_or_error(key: str):
-    """Runs in a worker: the dataset, or None and one sentence saying what went wrong (never raises)."""
-    from core.datasets import load
-
-    try:
-        return load(key), ""
-    except Exception as exc:  # noqa: BLE001 - shown to the user as one sentence; the app keeps its dataset
-        text = str(exc).strip() or type(exc).__name__
-        return None, text if text.endswith(".") else text + "."

@@ -88,6 +88,7 @@ def test_an_exception_becomes_one_sentence(qtbot, runner):
     assert seen.done == [] and not runner.busy
     assert sentence(RuntimeError()) == "The computation failed (RuntimeError)."
     assert sentence(OSError("Disk full!")) == "Disk full!"
+    assert sentence(ValueError("digits.npz holds no images")) == "digits.npz holds no images."  # a name keeps its case
 
 
 def test_progress_is_reported_with_the_last_step(qtbot, runner):
