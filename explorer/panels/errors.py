@@ -10,30 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QSplitter, QTableWidgetItem, QVBoxLayout, QWidget
 
 from core import insight
-from core.preprocess import scale_inputs
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
-from explorer.panels.errors_data import EMPTY_TEXT, METRIC_COLUMNS, describe, percent, score_test
-from explorer.widgets.confusion_matrix import ConfusionMatrixView
-from explorer.widgets.heatmap import Heatmap
-from explorer.widgets.image_grid import ImageGrid
-from explorer.widgets.image_view import ImageView
-from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
+from explorer.panels.errors_data import EMPTY_TEXT, describe, percent, score_test
+from explorer.panels.errors_layout import build_lists, build_scorecard_row, build_upper
+from explorer.widgets.prob_bars import is_probabilities, output_text
 from explorer.widgets.tab_caption import TabCaption
 
 
@@ -57,101 +42,12 @@ class ErrorsPanel(QWidget):
         self.job.done.connect(self._on_probs)
         self.job.failed.connect(lambda text: self.scorecard.setText(f"Could not evaluate the model: {text}"))
 
-        self.scorecard = QLabel(EMPTY_TEXT, self)
-        self.scorecard.setObjectName("scorecardLabel")
-        self.scorecard.setWordWrap(True)  # a long sentence must not widen the window past a 1280 px screen
-        font = QFont(self.scorecard.font())
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        self.scorecard.setFont(font)
-        self.scorecard.setToolTip(
-            "Rashid's scorecard: how many of the test images the network classifies right"
-        )
-        self.normalise_check = QCheckBox("Row percentages", self)
-        self.normalise_check.setObjectName("confusionNormaliseCheck")
-        self.normalise_check.setShortcut("Ctrl+Shift+N")
-        self.normalise_check.setToolTip(
-            "Write each cell as a percentage of its row (of the true class) instead of a count (Ctrl+Shift+N). "
-            "The colour always shows the row share."
-        )
-        self.normalise_check.toggled.connect(lambda _on: self._show_matrix())
-        top = QHBoxLayout()
-        top.addWidget(self.scorecard, 1)
-        top.addWidget(self.normalise_check)
-
-        self.matrix_view = ConfusionMatrixView(self)
-        self.matrix_view.setObjectName("confusionMatrix")
-        self.matrix_view.setToolTip(
-            "Rows: the true class; columns: what the network predicted. Click a cell to list its test images."
-        )
-        self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS), self)
-        self.metrics_table.setObjectName("classMetricsTable")
-        self.metrics_table.setHorizontalHeaderLabels(METRIC_COLUMNS)
-        tips = (
-            "",
-            "How many test images have this class",
-            "Share of this class's test images classified right (the class's recall)",
-            "Share of the images predicted as this class that really are it",
-            "This class's test images classified as something else",
-        )
-        for column, tip in enumerate(tips):
-            self.metrics_table.horizontalHeaderItem(column).setToolTip(tip)
-        self.metrics_table.verticalHeader().setVisible(False)
-        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.metrics_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.metrics_table.setSortingEnabled(False)
-
-        self.image_view = ImageView(self)
-        self.image_view.setObjectName("errorImage")
-        self.image_view.set_empty_text("Click an image below to inspect it.")
-        self.saliency_view = Heatmap(self)
-        self.saliency_view.setObjectName("saliencyHeatmap")
-        self.saliency_view.set_empty_text("Its saliency map appears here.")
-        self.saliency_view.setToolTip(
-            "Saliency: how the predicted class's log-probability changes with each pixel (red: more ink raises "
-            "it, blue: lowers it); the line is the digit's outline"
-        )
-        self.bars = ProbabilityBars(self)
-        self.bars.setObjectName("errorBars")
-        self.bars.set_empty_text("Click an image to see its ten probabilities.")
-        detail = QWidget(self)
-        detail_layout = QVBoxLayout(detail)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        pictures = QHBoxLayout()
-        pictures.addWidget(self.image_view, 2)
-        pictures.addWidget(self.saliency_view, 3)  # the map shares its width with its colour bar
-        detail_layout.addLayout(pictures, 3)
-        detail_layout.addWidget(self.bars, 2)
-
-        upper = QSplitter(Qt.Orientation.Horizontal, self)
-        upper.addWidget(self.matrix_view)
-        upper.addWidget(self.metrics_table)
-        upper.addWidget(detail)
-        upper.setStretchFactor(0, 4)
-        upper.setStretchFactor(1, 3)
-        upper.setStretchFactor(2, 4)
-
-        self.wrong_grid = ImageGrid(self, thumbnail_size=56)
-        self.wrong_grid.setObjectName("misclassifiedGrid")
-        self.wrong_grid.set_empty_message(EMPTY_TEXT)
-        self.wrong_grid.setToolTip(
-            "Every misclassified test image, the most confident mistakes first: true → predicted, and how sure "
-            "the network was (a probability, or for a sigmoid output layer its activation)"
-        )
-        self.cell_grid = ImageGrid(self, thumbnail_size=56)
-        for grid in (self.wrong_grid, self.cell_grid):
-            grid.set_minimum_rows(2)  # a gallery one row high shows too little to browse
-        self.cell_grid.setObjectName("confusionCellGrid")
-        self.cell_grid.set_empty_message("Click a cell of the confusion matrix to list its images.")
-        self.lists = QTabWidget(self)
-        self.lists.setObjectName("errorsLists")
-        self.lists.addTab(self.wrong_grid, "Misclassified")
-        self.lists.addTab(self.cell_grid, "Selected cell")
-
+        top = build_scorecard_row(self)
+        upper = build_upper(self)
+        lists = build_lists(self)
         lower = QSplitter(Qt.Orientation.Vertical, self)
         lower.addWidget(upper)
-        lower.addWidget(self.lists)
+        lower.addWidget(lists)
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
         self._attach_exports(top)
@@ -161,6 +57,7 @@ class ErrorsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(lower, 1)
 
+        self.normalise_check.toggled.connect(lambda _on: self._show_matrix())
         self.matrix_view.cellClicked.connect(self.select_cell)
         self.wrong_grid.imageClicked.connect(self.select_image)
         self.cell_grid.imageClicked.connect(self.select_image)
@@ -239,11 +136,8 @@ class ErrorsPanel(QWidget):
         self.image_view.set_title(
             f"Test image {index:,}: {names[true]}, predicted {names[predicted]} ({verdict})"
         )
-        prep = model.preprocessing or {}
-        x = scale_inputs(
-            image, prep.get("scaling", model.config.scaling), prep, model.network.weights[0].dtype
-        )
-        self.saliency_view.set_data(insight.saliency(model.network, x[0], predicted).reshape(28, 28))
+        x = model.scale(image)
+        self.saliency_view.set_data(insight.saliency(model.network, x[0], predicted).reshape(IMAGE_SHAPE))
         self.saliency_view.set_outline(image)
         as_probability = is_probabilities(model)
         self.saliency_view.set_title(
@@ -261,9 +155,9 @@ class ErrorsPanel(QWidget):
         self.scorecard.setText(text)
         self.matrix_view.set_matrix(None)
         self.metrics_table.setRowCount(0)
-        self.wrong_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+        self.wrong_grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
         self.wrong_grid.set_empty_message(text)
-        self.cell_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+        self.cell_grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
         self.image_view.set_image(None)
         self.saliency_view.set_data(None)
         self.saliency_view.set_outline(None)
