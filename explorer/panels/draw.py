@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.digit import BOX, FIELD, ink_bbox, ink_image, prepare_digit, resample_area
 from explorer.export import attach_export
+from explorer.jobs import JobRunner
 from explorer.widgets.canvas import CANVAS_SIDE, DEFAULT_PEN, DrawingCanvas
 from explorer.widgets.image_view import ImageView
 from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
@@ -98,7 +99,11 @@ class DrawPanel(QWidget):
         self._model = None
         self._query_key = None  # (model id, label) whose back query is shown or being computed
         self._query_cache: dict = {}
-        self._worker = None
+        # The optimised input of the guess takes a second or two: off the GUI thread, the newest guess's wins
+        self.query_job = JobRunner(self, name="drawQueryJob")
+        self.query_job.done.connect(self._on_query)
+        self.query_job.failed.connect(self._on_query_failed)
+        self._asked_key = None  # the (model id, label) the job was last asked for
 
         self.canvas = DrawingCanvas(self)
         self.canvas.setObjectName("drawCanvas")
@@ -255,6 +260,7 @@ class DrawPanel(QWidget):
     def _on_model_changed(self, model) -> None:
         self._model = model
         self.caption.setText(describe(model))
+        self.query_job.cancel()  # an optimised input of the previous model is stale
         self._query_cache.clear()
         self.update_prediction()
 
@@ -286,20 +292,19 @@ class DrawPanel(QWidget):
             return
         self.query_view.set_image(None)
         self.query_view.set_empty_text(f"Computing the optimised input for {model.classes[label]}…")
-        from superqt.utils import create_worker
+        if key != self._asked_key or not self.query_job.busy:  # else it is being computed already
+            self._asked_key = key
+            self.query_job.submit(_optimised_query, key, model, label)
 
-        def done(result, key=key, label=label, model=model):
-            if model is not self._model:  # a result for a model no longer shown is dropped
-                return
-            self._query_cache[key] = result
-            if key == self._query_key:  # and one for an earlier guess is kept but not shown
-                self._display_query(*result, label)
+    def _on_query(self, result) -> None:
+        key, label, image, kind = result
+        self._query_cache[key] = (image, kind)
+        if key == self._query_key:  # an answer for an earlier guess is kept but not shown
+            self._display_query(image, kind, label)
 
-        def failed(exc, key=key):
-            if key == self._query_key:
-                self.query_view.set_empty_text(f"Could not compute the optimised input: {exc}")
-
-        self._worker = create_worker(backquery, model, label, _connect={"returned": done, "errored": failed})
+    def _on_query_failed(self, text: str) -> None:
+        if self._asked_key == self._query_key:
+            self.query_view.set_empty_text(f"Could not compute the optimised input: {text}")
 
     def _display_query(self, image: np.ndarray, kind: str, label: int) -> None:
         self.query_view.set_image(np.asarray(image, dtype=np.float64).reshape(28, 28))
@@ -323,6 +328,13 @@ class DrawPanel(QWidget):
         self.message_label.setText("")
         self.canvas.set_pixels(picture_to_canvas(picture))
         return True
+
+
+def _optimised_query(key, model, label: int):
+    """The job: (key, label, image, kind) of `explorer.figures.backquery`."""
+    from explorer.figures import backquery
+
+    return (key, label, *backquery(model, label))
 
 
 def _quick_look() -> None:
