@@ -16,35 +16,17 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core import insight
-from core.preprocess import scaling_table
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
-from explorer.widgets.image_grid import ImageGrid
-from explorer.widgets.image_view import ImageView
-from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, short_output_text
+from explorer.panels.backquery_layout import BACK_QUERY, EMPTY_TEXT, OPTIMISED, build_controls, build_pictures
+from explorer.widgets.prob_bars import is_probabilities, short_output_text
 from explorer.widgets.tab_caption import TabCaption
 
-BACK_QUERY, OPTIMISED = "backquery", "optimised"
 SYNC_WEIGHTS = 1_000_000  # back queries of networks up to this many weights run on the GUI thread (~ms)
-EMPTY_TEXT = "Train a model to see the digit it imagines for each label."
-
-
-def input_range(model) -> tuple[float, float]:
-    """The scaled values of a black (0) and a white (255) pixel under the model's own input scaling."""
-    prep = model.preprocessing or {}
-    table = scaling_table(prep.get("scaling", model.config.scaling), prep, np.float64)
-    return float(table[0]), float(table[255])
 
 
 def describe(model, method: str, chosen: bool) -> str:
@@ -101,72 +83,15 @@ class BackQueryPanel(QWidget):
         self.job.failed.connect(self._on_failed)
         self.job.busyChanged.connect(self._on_busy)
 
-        self.method_combo = QComboBox(self)
-        self.method_combo.setObjectName("backQueryMethodCombo")
-        self.method_combo.addItem("Back query (Rashid)", BACK_QUERY)
-        self.method_combo.addItem("Optimised input", OPTIMISED)
-        self.method_combo.setToolTip(
-            "Back query: Rashid's method, runs the label backwards through an all-sigmoid network (instant).\n"
-            "Optimised input: gradient ascent on the image to make the network as sure as possible of the label; "
-            "works for every network."
-        )
-        self.steps_spin = QSpinBox(self)
-        self.steps_spin.setObjectName("optimiseStepsSpin")
-        self.steps_spin.setRange(10, 5000)
-        self.steps_spin.setSingleStep(50)
-        self.steps_spin.setValue(200)
-        self.steps_spin.setToolTip(
-            "Gradient-ascent steps per label. 200 is enough for a clear picture; more sharpens it but takes longer."
-        )
-        self.l2_spin = QDoubleSpinBox(self)
-        self.l2_spin.setObjectName("optimiseL2Spin")
-        self.l2_spin.setDecimals(4)
-        self.l2_spin.setRange(0.0, 1.0)
-        self.l2_spin.setSingleStep(0.005)
-        self.l2_spin.setValue(0.01)
-        self.l2_spin.setToolTip(
-            "L2 penalty on the pixels: keeps only the strokes the label really needs. 0.01 gives clean digits; "
-            "0 fills the frame with noise the network likes, 0.1 and above fades the picture out."
-        )
-        self.status_label = QLabel(self)
-        self.status_label.setObjectName("backQueryStatus")
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Method", self))
-        controls.addWidget(self.method_combo)
-        controls.addSpacing(12)
-        self.steps_label = QLabel("Steps", self)
-        controls.addWidget(self.steps_label)
-        controls.addWidget(self.steps_spin)
-        self.l2_label = QLabel("L2 penalty", self)
-        controls.addWidget(self.l2_label)
-        controls.addWidget(self.l2_spin)
-        controls.addSpacing(12)
-        controls.addWidget(self.status_label, 1)
+        controls = build_controls(self)
 
         # what the tab shows, which method and why, in one line (it follows the selected run)
         self.notice = TabCaption(self, "backQueryNotice", describe(None, "", False))
 
         self._thumbnail_size = 84
-        self.grid = ImageGrid(self, thumbnail_size=self._thumbnail_size)
-        self.grid.setObjectName("backQueryGrid")
-        self.grid.set_empty_message(EMPTY_TEXT)
-        self.grid.setToolTip(
-            "What the network imagines for each label. Under each picture: what the network sees in it when "
-            "fed forward again (green corner: it recognises its own ideal digit). Click one to enlarge it."
-        )
+        detail = build_pictures(self, self._thumbnail_size)
         self.grid.imageClicked.connect(self.select_label)
         self.grid.installEventFilter(self)  # thumbnails grow with the panel's width
-        self.large_view = ImageView(self)
-        self.large_view.setObjectName("backQueryImage")
-        self.large_view.set_empty_text(EMPTY_TEXT)
-        self.bars = ProbabilityBars(self)
-        self.bars.setObjectName("backQueryBars")
-        self.bars.set_empty_text("The network's answer for the enlarged picture appears here.")
-        self.bars.setMinimumHeight(240)
-        self.bars.setMaximumSize(520, 340)
-        detail = QHBoxLayout()
-        detail.addWidget(self.large_view, 3)
-        detail.addWidget(self.bars, 2, Qt.AlignmentFlag.AlignVCenter)
 
         self.export_buttons = self._attach_exports()
         for button in self.export_buttons:
@@ -220,7 +145,7 @@ class BackQueryPanel(QWidget):
         if self.images is None or not 0 <= label < len(self.images):
             return
         self.selected_label = int(label)
-        image = self.images[label].reshape(28, 28)
+        image = self.images[label].reshape(IMAGE_SHAPE)
         self.large_view.set_image(image, levels=self.display_range)
         names = self._class_names()
         method = "back query" if self.shown_method == BACK_QUERY else "optimised input"
@@ -249,7 +174,7 @@ class BackQueryPanel(QWidget):
             else:
                 self._submit(compute_back_queries, net, len(model.classes))
             return
-        lo, hi = input_range(model)
+        lo, hi = model.input_range()
         self._submit(
             compute_optimised, net, len(model.classes), self.steps_spin.value(), self.l2_spin.value(), lo, hi
         )
@@ -286,7 +211,7 @@ class BackQueryPanel(QWidget):
             if size != self._thumbnail_size:
                 self._thumbnail_size = size
                 self.grid.set_thumbnail_size(size)
-            self.grid.setFixedHeight(size + 2 * self.fontMetrics().height() + 28)
+            self.grid.setFixedHeight(size + 2 * self.fontMetrics().height() + 28)  # + the grid's margins
         return super().eventFilter(watched, event)
 
     def _set_method(self, method: str) -> None:
@@ -331,14 +256,13 @@ class BackQueryPanel(QWidget):
     def _show(self, images, probs, method: str) -> None:
         self.images, self.probs, self.shown_method = images, probs, method
         if images is None:
-            self.grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self.grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
             self.large_view.set_image(None)
             self.bars.set_probabilities(None, self._class_names())
             return
         lo, hi = self.display_range
-        pixels = (
-            np.clip((images - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8).reshape(-1, 28, 28)
-        )
+        grey = np.clip((images - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8)
+        pixels = grey.reshape(-1, *IMAGE_SHAPE)
         names = self._class_names()
         predicted = probs.argmax(axis=1)
         as_probability = is_probabilities(self.model)
@@ -368,7 +292,7 @@ class BackQueryPanel(QWidget):
     def _data(self, label: int | None = None):
         if self.images is None:
             return None
-        images = self.images.reshape(-1, 28, 28)
+        images = self.images.reshape(-1, *IMAGE_SHAPE)
         return images if label is None else images[label]
 
 
