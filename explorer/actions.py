@@ -1,9 +1,11 @@
 """The File menu's model and export actions: load and save models, export every figure, the report, run metrics.
 
 Each function takes the MainWindow (anything with `.state`, an `AppState`). Dialogs and the message box are
-module-level functions so tests can replace them. Slow work (reading a model and its dataset, back queries,
-classifying the test set) runs in a worker thread; the GUI thread only applies the result. Every failure is one
-sentence in a non-blocking message box and on the status bar, and leaves the app exactly as it was.
+module-level functions so tests can replace them. Slow work (reading a model and its dataset, writing it, computing
+and writing the figures) runs on the window's `JobRunner`s (explorer/jobs.py), its progress on the status bar; the
+GUI thread only applies the result. Model loads: the newest asked for wins. Saves and exports: every one the user
+asked for is done, in turn. Every failure is one sentence in a non-blocking message box and on the status bar, and
+leaves the app exactly as it was.
 """
 
 from __future__ import annotations
@@ -12,15 +14,13 @@ import dataclasses
 import time
 from pathlib import Path
 
-from superqt.utils import create_worker
-
 from explorer import file_dialogs
 from explorer.export import warn
 from explorer.export_files import ExportError, prepare_folder, write_bytes_atomic, write_files
+from explorer.jobs import JobRunner
 
 MODEL_FILTER = "MNIST Explorer models (*.npz);;All files (*)"
 _last_folder: list[str] = [""]
-_load_token = [0]  # the newest load request wins; an older one finishing later is dropped
 
 
 # --- dialogs, patchable in tests --------------------------------------------------------------------------------
@@ -51,23 +51,51 @@ def _remember(path: str | Path) -> None:
     _last_folder[0] = str(path if path.is_dir() else path.parent)
 
 
+# --- the window's jobs --------------------------------------------------------------------------------------------
+LOAD_JOB, FILE_JOB = "modelLoadJob", "fileWriteJob"
+
+
+def _runner(window, name: str) -> JobRunner:
+    """The window's runner for model loads (the newest wins) or for saves and exports (each one, in turn), made on
+    first use as a child of the window: it goes with the window, whose close shuts it down."""
+    runner = window.findChild(JobRunner, name)
+    if runner is None:
+        runner = JobRunner(window, keep="newest" if name == LOAD_JOB else "all", name=name)
+        runner.failed.connect(lambda text: warn(window, text))
+        runner.progress.connect(lambda done, total, what: _status(window, progress_text(done, total, what)))
+        if name == LOAD_JOB:
+            runner.done.connect(lambda result: _apply_loaded(window, *result))
+        else:
+            runner.done.connect(lambda result: _written(window, *result))
+    return runner
+
+
+def progress_text(done: int, total: int, what: str) -> str:
+    """"Exporting the figures: back query of 3… 24%": what a job is doing and how far it got."""
+    return f"{what}… {100 * done // total}%" if total > 0 else f"{what}…"
+
+
+def _written(window, message: str, path: Path) -> None:
+    _remember(path)
+    _status(window, message)
+
+
 # --- load --------------------------------------------------------------------------------------------------------
-def _read_model(path: str, current_dataset: str | None):
-    """Worker: (model, dataset to switch to or None, error sentence). Never raises."""
+def _read_model(path: str, current_dataset: str | None, progress):
+    """The job: (path, model, dataset to switch to or None). A ModelError, or a ValueError saying why the model's
+    dataset could not be loaded: the runner shows either as one sentence."""
     from core import datasets
-    from core.model_io import ModelError
     from core.model_io import load as load_file
 
-    try:
-        model = load_file(path)
-    except ModelError as exc:
-        return None, None, f"{exc}."
+    progress(0, 2, f"Reading {Path(path).name}")
+    model = load_file(path)
     if model.dataset == current_dataset:
-        return model, None, ""
+        return path, model, None
     problems = []
     for key in dict.fromkeys([model.dataset, str(getattr(model.config, "dataset", "") or "")]):
         if not key:
             continue
+        progress(1, 2, f"Loading {key}, the model's dataset")
         try:
             dataset = datasets.load(key)
         except Exception as exc:  # noqa: BLE001 - any failure becomes the sentence below
@@ -76,45 +104,38 @@ def _read_model(path: str, current_dataset: str | None):
         if [str(c) for c in dataset.class_names] != [str(c) for c in model.classes]:
             problems.append(f"{key} has the classes {', '.join(dataset.class_names)}, not the model's")
             continue
-        return model, dataset, ""
+        return path, model, dataset
     why = "; ".join(problems) or "it names no dataset"
-    return (
-        None,
-        None,
-        f"This model was trained on {model.dataset}, which could not be loaded ({why}); nothing was changed.",
+    raise ValueError(
+        f"This model was trained on {model.dataset}, which could not be loaded ({why}); nothing was changed."
     )
 
 
 def load_model(window, path: str | None = None):
-    """Ask for a model file and load it: its dataset (if another), settings, curves and weights. The worker."""
+    """Ask for a model file and load it: its dataset (if another), settings, curves and weights. The runner."""
     state = window.state
     path = path or ask_open_model(window)
     if not path:
         return None
-    _load_token[0] += 1
-    token = _load_token[0]
-    current = getattr(state.dataset, "name", None)
     _status(window, f"Loading {Path(path).name}…")
+    runner = _runner(window, LOAD_JOB)
+    runner.submit_with_progress(_read_model, str(path), getattr(state.dataset, "name", None))
+    return runner
 
-    def apply(result) -> None:
-        if token != _load_token[0]:
-            return
-        model, dataset, error = result
-        if not error and dataset is not None and state.training:
-            error = f"Stop the training before loading a model for {model.dataset}; nothing was changed."
-        if error:
-            warn(window, error)
-            return
-        if dataset is not None:
-            state.set_dataset(dataset)
-        state.set_config(model.config)
-        run = state.add_loaded_run(model, Path(path).stem)
-        _remember(path)
-        accuracy = run.final_accuracy
-        extra = f", test accuracy {100 * accuracy:.2f}%" if isinstance(accuracy, (int, float)) else ""
-        _status(window, f"Loaded {Path(path).name}: {model.dataset}, {len(model.history)} epochs{extra}.")
 
-    return create_worker(_read_model, str(path), current, _connect={"returned": apply})
+def _apply_loaded(window, path: str, model, dataset) -> None:
+    state = window.state
+    if dataset is not None and state.training:
+        warn(window, f"Stop the training before loading a model for {model.dataset}; nothing was changed.")
+        return
+    if dataset is not None:
+        state.set_dataset(dataset)
+    state.set_config(model.config)
+    run = state.add_loaded_run(model, Path(path).stem)
+    _remember(path)
+    accuracy = run.final_accuracy
+    extra = f", test accuracy {100 * accuracy:.2f}%" if isinstance(accuracy, (int, float)) else ""
+    _status(window, f"Loaded {Path(path).name}: {model.dataset}, {len(model.history)} epochs{extra}.")
 
 
 # --- save --------------------------------------------------------------------------------------------------------
@@ -129,11 +150,17 @@ def _current_model(state):
     return model
 
 
-def save_model(window, path: str | None = None):
-    """Save the shown model (selected run, selected epoch) as .npz; atomic, errors as one sentence. The worker."""
-    from core.model_io import ModelError
+def _write_model(path: Path, model):
+    """The job: write the model file (atomic: the old file or the whole new one); (message, path). A ModelError
+    says what went wrong."""
     from core.model_io import save as save_file
 
+    save_file(path, model)
+    return f"Saved the model to {path}.", path
+
+
+def save_model(window, path: str | None = None):
+    """Save the shown model (selected run, selected epoch) as .npz; atomic, errors as one sentence. The runner."""
     state = window.state
     model = _current_model(state)
     if model is None:
@@ -154,22 +181,9 @@ def save_model(window, path: str | None = None):
     except ExportError as exc:
         warn(window, str(exc))
         return None
-
-    def write():
-        try:
-            save_file(path, model)
-        except ModelError as exc:
-            return f"{exc}."
-        return ""
-
-    def done(error: str) -> None:
-        if error:
-            warn(window, error)
-        else:
-            _remember(path)
-            _status(window, f"Saved the model to {path}.")
-
-    return create_worker(write, _connect={"returned": done})
+    runner = _runner(window, FILE_JOB)
+    runner.submit(_write_model, path, model)
+    return runner
 
 
 # --- figures and report ------------------------------------------------------------------------------------------
@@ -189,15 +203,39 @@ def _figure_inputs(window):
     return model, dataset, list(model.history), (run.name if run else "")
 
 
-def _compute(model, dataset, history):
-    """Worker: the figures' numbers and every figure file (QPainter on QImage and QSvgGenerator is thread-safe)."""
+def _render(inputs, doing: str, progress) -> dict[str, bytes]:
+    """The job's first part: every figure file and report.html (QPainter on QImage and QSvgGenerator are
+    thread-safe); `progress` hears how far it got, as "<doing>: <step>"."""
+    from explorer.export_files import render_all_from
     from explorer.figures import compute, render_curves, render_files
 
+    model, dataset, history, run_name = inputs
+
+    def report(fraction: float, message: str) -> None:
+        progress(round(800 * fraction), 1000, f"{doing}: {message[:1].lower()}{message[1:]}")
+
     start = time.perf_counter()
-    data = compute(model, dataset)
+    data = compute(model, dataset, report)
+    progress(800, 1000, f"{doing}: drawing the figures")
     files = render_files(data)
     files.update(render_curves(history))
-    return data, files, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    progress(900, 1000, f"{doing}: writing the files")
+    return render_all_from(model, data, files, history, dataset, run_name, seconds)
+
+
+def _export_figures(inputs, outdir: Path, progress):
+    """The job: every figure, its data and report.html into `outdir`; (message, folder)."""
+    files = _render(inputs, "Exporting the figures", progress)
+    written = write_files(outdir, files)
+    return f"Exported {len(written)} files to {outdir}.", outdir
+
+
+def _export_report(inputs, path: Path, progress):
+    """The job: one self-contained report.html; (message, path)."""
+    files = _render(inputs, "Writing the report", progress)
+    write_bytes_atomic(path, files["report.html"])
+    return f"Wrote the report to {path}.", path
 
 
 def export_figures(window, folder: str | None = None):
@@ -205,7 +243,6 @@ def export_figures(window, folder: str | None = None):
     inputs = _figure_inputs(window)
     if inputs is None:
         return None
-    model, dataset, history, run_name = inputs
     folder = folder or ask_folder(window, "Export every figure into a folder")
     if not folder:
         return None
@@ -214,22 +251,10 @@ def export_figures(window, folder: str | None = None):
     except ExportError as exc:
         warn(window, str(exc))
         return None
-    _status(window, f"Exporting the figures of {run_name or 'the model'} to {outdir}…")
-
-    def done(result) -> None:
-        from explorer.export_files import render_all_from
-
-        data, files, seconds = result
-        try:
-            files = render_all_from(model, data, files, history, dataset, run_name, seconds)
-            written = write_files(outdir, files)
-        except (ExportError, OSError) as exc:
-            warn(window, str(exc))
-            return
-        _remember(outdir)
-        _status(window, f"Exported {len(written)} files to {outdir}.")
-
-    return create_worker(_compute, model, dataset, history, _connect={"returned": done})
+    _status(window, f"Exporting the figures of {inputs[3] or 'the model'} to {outdir}…")
+    runner = _runner(window, FILE_JOB)
+    runner.submit_with_progress(_export_figures, inputs, outdir)
+    return runner
 
 
 def export_report(window, path: str | None = None):
@@ -237,7 +262,6 @@ def export_report(window, path: str | None = None):
     inputs = _figure_inputs(window)
     if inputs is None:
         return None
-    model, dataset, history, run_name = inputs
     path = path or ask_report_path(window)
     if not path:
         return None
@@ -250,21 +274,9 @@ def export_report(window, path: str | None = None):
         warn(window, str(exc))
         return None
     _status(window, f"Writing the report to {path}…")
-
-    def done(result) -> None:
-        from explorer.export_files import render_all_from
-
-        data, files, seconds = result
-        try:
-            files = render_all_from(model, data, files, history, dataset, run_name, seconds)
-            write_bytes_atomic(path, files["report.html"])
-        except (ExportError, OSError) as exc:
-            warn(window, str(exc))
-            return
-        _remember(path)
-        _status(window, f"Wrote the report to {path}.")
-
-    return create_worker(_compute, model, dataset, history, _connect={"returned": done})
+    runner = _runner(window, FILE_JOB)
+    runner.submit_with_progress(_export_report, inputs, path)
+    return runner
 
 
 def export_run_metrics(window, folder: str | None = None) -> list[Path]:
