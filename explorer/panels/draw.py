@@ -12,26 +12,18 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from core.digit import BOX, FIELD, ink_bbox, ink_image, prepare_digit, resample_area
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
-from explorer.widgets.canvas import CANVAS_SIDE, DEFAULT_PEN, DrawingCanvas
-from explorer.widgets.image_view import ImageView
-from explorer.widgets.prob_bars import ProbabilityBars, is_probabilities, output_text
+from explorer.panels.draw_layout import NO_MODEL, build_answer_side, build_drawing_side
+from explorer.widgets.canvas import CANVAS_SIDE
+from explorer.widgets.prob_bars import is_probabilities, output_text
 from explorer.widgets.tab_caption import TabCaption
 
 THROTTLE_MS = 30  # at most one recomputation per 30 ms while the pointer moves
-NO_MODEL = "Train or load a model to see what it thinks"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
@@ -105,76 +97,8 @@ class DrawPanel(QWidget):
         self.query_job.failed.connect(self._on_query_failed)
         self._asked_key = None  # the (model id, label) the job was last asked for
 
-        self.canvas = DrawingCanvas(self)
-        self.canvas.setObjectName("drawCanvas")
-        self.clear_button = QPushButton("Clear", self)
-        self.clear_button.setToolTip("Wipe the canvas (Delete); Undo brings it back")
-        self.undo_button = QPushButton("Undo", self)
-        self.undo_button.setToolTip("Take back the last stroke, clear or opened picture (Ctrl+Z)")
-        self.open_button = QPushButton("Open picture…", self)
-        self.open_button.setToolTip(
-            "Use a photo or scan of one handwritten digit (PNG or JPEG); dark ink on light paper is inverted "
-            "automatically, and it is prepared exactly like a drawing"
-        )
-        self.pen_spin = QSpinBox(self)
-        self.pen_spin.setRange(6, 48)
-        self.pen_spin.setValue(DEFAULT_PEN)
-        self.pen_spin.setSuffix(" px")
-        self.pen_spin.setToolTip(
-            f"Pen width on the {CANVAS_SIDE}-pixel canvas; {DEFAULT_PEN} px gives MNIST's stroke width for a "
-            "digit drawn to fill the dotted box"
-        )
-        self.pen_spin.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", v))
-
-        self.input_view = ImageView(self, title="What the network sees (28×28)")
-        self.input_view.setObjectName("drawInputView")
-        self.input_view.set_empty_text("Draw a digit to see it as the network does")
-        self.input_view.setToolTip(
-            "Your drawing prepared the way MNIST's digits were: this is the network's input"
-        )
-        self.bars = ProbabilityBars(self)
-        self.bars.setObjectName("drawProbabilities")
-        self.bars.set_empty_text(NO_MODEL)
-        self.prediction_label = QLabel("", self)
-        self.prediction_label.setObjectName("drawPredictionLabel")
-        self.prediction_label.setWordWrap(True)
-        font = self.prediction_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.prediction_label.setFont(font)
-        self.query_view = ImageView(self, title="Its idea of the guess")
-        self.query_view.setObjectName("drawBackQueryView")
-        self.query_view.setToolTip(
-            "Rashid's back query of the predicted label (all-sigmoid networks) or its optimised input: "
-            "the picture the network associates most with its guess"
-        )
-        for view in (self.input_view, self.query_view):
-            view.setMaximumHeight(330)  # square images: more height would only add blank bands
-            view.empty_label.setWordWrap(True)
-            view.title_label.setWordWrap(True)
-        self.message_label = QLabel("", self)
-        self.message_label.setObjectName("drawMessageLabel")
-        self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #b35900;")
-
-        buttons = QHBoxLayout()
-        for widget in (self.clear_button, self.undo_button, self.open_button):
-            buttons.addWidget(widget)
-        buttons.addStretch(1)
-        buttons.addWidget(QLabel("Pen", self))
-        buttons.addWidget(self.pen_spin)
-        left = QVBoxLayout()
-        left.addLayout(buttons)
-        left.addWidget(self.message_label)
-        left.addWidget(self.canvas, 1)
-        views = QGridLayout()
-        views.addWidget(self.input_view, 0, 0)
-        views.addWidget(self.query_view, 0, 1)
-        guess = QHBoxLayout()
-        guess.addWidget(self.prediction_label, 1)
-        right = QVBoxLayout()
-        right.addLayout(views, 1)
-        right.addLayout(guess)
-        right.addWidget(self.bars, 1)
+        left = build_drawing_side(self)
+        right, views, guess = build_answer_side(self)
         self.caption = TabCaption(self, "drawCaption", describe(None))
         columns = QHBoxLayout()
         columns.addLayout(left, 5)
@@ -188,6 +112,7 @@ class DrawPanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
         self._timer.timeout.connect(self.update_prediction)
+        self.pen_spin.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", v))
         self.canvas.changed.connect(self._schedule)
         self.canvas.strokeFinished.connect(self.update_prediction)
         self.clear_button.clicked.connect(self.canvas.clear)
@@ -307,7 +232,7 @@ class DrawPanel(QWidget):
             self.query_view.set_empty_text(f"Could not compute the optimised input: {text}")
 
     def _display_query(self, image: np.ndarray, kind: str, label: int) -> None:
-        self.query_view.set_image(np.asarray(image, dtype=np.float64).reshape(28, 28))
+        self.query_view.set_image(np.asarray(image, dtype=np.float64).reshape(IMAGE_SHAPE))
         name = self._model.classes[label] if self._model is not None else str(label)
         self.query_view.set_title(f"{kind.capitalize()} of {name}")
 
