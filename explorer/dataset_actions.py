@@ -1,16 +1,17 @@
 """File > Open dataset… / Open dataset folder… / Download Fashion-MNIST…: dialogs that hand a path (or a freshly
-downloaded folder) to the control panel, which loads it in a worker and reports errors as one sentence."""
+downloaded folder) to the control panel, which loads it off the GUI thread and reports errors as one sentence. The
+download runs on a `JobRunner`, its progress in a dialog whose Cancel stops it at the next chunk."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QProgressDialog
-from superqt.utils import create_worker
 
 from explorer import file_dialogs
+from explorer.jobs import JobRunner
 
 FILE_FILTER = "Datasets (*.gz *-ubyte *.idx *.idx1 *.idx3 *.npz *.csv);;All files (*)"
 
@@ -28,8 +29,8 @@ class _Cancelled(Exception):
     pass
 
 
-class _DownloadSignals(QObject):
-    progressed = Signal(int, int)  # done bytes, total bytes (emitted from the worker thread: queued)
+class DownloadCancelled(Exception):  # noqa: N818 - its message is what the user reads
+    """The user cancelled the download; whatever had arrived was removed."""
 
 
 class DatasetActions(QObject):
@@ -37,8 +38,13 @@ class DatasetActions(QObject):
         super().__init__(window)
         self.window = window
         self.control_panel = control_panel
-        self._cancel = threading.Event()
+        self._cancel = threading.Event()  # the user's Cancel: the download stops and says so
         self._dialog: QProgressDialog | None = None
+        self._name = ""
+        self.download_job = JobRunner(self, name="downloadJob")
+        self.download_job.progress.connect(self._on_progress)
+        self.download_job.done.connect(self._on_done)
+        self.download_job.failed.connect(self._on_failed)
 
     def open_file(self) -> None:
         path = file_dialogs.ask_open_file(  # wide enough for its columns
@@ -63,45 +69,38 @@ class DatasetActions(QObject):
     def download(self, name: str) -> None:
         if self._dialog is not None:
             return
-        self._cancel = threading.Event()
-        signals = _DownloadSignals(self)
+        self._cancel, self._name = threading.Event(), name
         dialog = QProgressDialog(f"Downloading {name}…", "Cancel", 0, 100, self.window)
         dialog.setObjectName("downloadDialog")
         dialog.setWindowTitle("Download")
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(self._cancel.set)
-        signals.progressed.connect(lambda done, total: self._on_progress(dialog, done, total))
         self._dialog = dialog
-        cancel = self._cancel
-
-        def progress(done: int, total: int) -> None:
-            if cancel.is_set():
-                raise _Cancelled()
-            signals.progressed.emit(int(done), int(total))
-
-        worker = create_worker(_download, name, progress, _start_thread=False)
-        worker.returned.connect(lambda result: self._on_done(name, result))
-        worker.start()
+        self.download_job.submit_with_progress(_download, name, self._cancel)
         dialog.show()
 
-    def _on_progress(self, dialog, done: int, total: int) -> None:
-        if total > 0:
-            dialog.setMaximum(1000)
-            dialog.setValue(int(1000 * done / total))
-            dialog.setLabelText(f"Downloading… {done / 2**20:.1f} of {total / 2**20:.1f} MB")
+    def _on_progress(self, done: int, total: int, _what: str) -> None:
+        if total > 0 and self._dialog is not None:
+            self._dialog.setMaximum(1000)
+            self._dialog.setValue(int(1000 * done / total))
+            self._dialog.setLabelText(f"Downloading… {done / 2**20:.1f} of {total / 2**20:.1f} MB")
 
-    def _on_done(self, name: str, result) -> None:
+    def _close_dialog(self) -> None:
         if self._dialog is not None:
             self._dialog.reset()
             self._dialog.deleteLater()
             self._dialog = None
-        folder, error = result
+
+    def _on_failed(self, error: str) -> None:
+        self._close_dialog()
+        self.control_panel.state.statusMessage.emit(error)
+        self.control_panel.show_message(error, "error")
+
+    def _on_done(self, folder) -> None:
+        self._close_dialog()
+        name = self._name
         state = self.control_panel.state
-        if error:
-            state.statusMessage.emit(error)
-            self.control_panel.show_message(error, "error")
-            return
         combo = self.control_panel.dataset_combo
         combo.refresh_known()
         state.statusMessage.emit(f"{name} downloaded to {folder}.")
@@ -112,16 +111,21 @@ class DatasetActions(QObject):
         self._cancel.set()
 
 
-def _download(name: str, progress):
-    """Runs in a worker: (folder, "") or (None, one sentence). Never raises."""
+def _download(name: str, cancel: threading.Event, progress):
+    """The job: the folder the dataset was downloaded to. DownloadCancelled when the user cancelled; else core's
+    DatasetError, which says what went wrong."""
     from core.datasets import download
 
+    def report(done: int, total: int) -> None:
+        if cancel.is_set():
+            raise _Cancelled()
+        progress(done, total, "downloading")  # raises Cancelled when the window closes: the download stops too
+
     try:
-        return download(name, progress=progress), ""
-    except _Cancelled:
-        return None, "Download cancelled; nothing was kept."
-    except Exception as exc:  # noqa: BLE001 - DatasetError says what went wrong; the cancel arrives wrapped too
-        if "cancel" in str(exc).lower() or isinstance(exc.__cause__, _Cancelled):
-            return None, "Download cancelled; nothing was kept."
-        text = str(exc).strip() or type(exc).__name__
-        return None, text if text.endswith(".") else text + "."
+        return download(name, progress=report)
+    except Exception as exc:
+        if isinstance(exc, _Cancelled) or isinstance(exc.__cause__, _Cancelled) or (
+            cancel.is_set() and "cancel" in str(exc).lower()
+        ):
+            raise DownloadCancelled("Download cancelled; nothing was kept.") from None
+        raise
