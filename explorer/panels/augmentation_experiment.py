@@ -86,10 +86,30 @@ class RotationExperiment(QGroupBox):
         self._active = False  # from Run until both runs ended and their results are in
         self._stopping = False
         self._degrees = 10.0
+        self._showing_reason = False
         self._evaluation = JobRunner(self)
         self._evaluation.done.connect(self._on_results)
         self._evaluation.failed.connect(self._on_error)
 
+        self._build_controls()
+        self._build_plot()
+        self._build_table()
+        self._show_table()
+        self._lay_out()
+
+        self.run_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        state.trainingStarted.connect(lambda _run: self._update_enabled())
+        state.trainingFinished.connect(self._on_run_finished)
+        state.trainingProgress.connect(self._on_progress)
+        state.epochEnded.connect(self._on_epoch)
+        state.datasetChanged.connect(lambda _dataset: self._update_enabled())
+        state.configChanged.connect(self._on_config_changed)
+        self._update_enabled()
+
+    # --- building ----------------------------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        """The images and epochs of each run, Run and Stop, the progress bar and the status line."""
         self.limit_spin = QSpinBox(
             objectName="experimentLimitSpin", minimum=500, maximum=60000, singleStep=1000
         )
@@ -113,10 +133,11 @@ class RotationExperiment(QGroupBox):
         )
         self.progress = QProgressBar(objectName="experimentProgress")
         self.progress.setTextVisible(True)
-        self._showing_reason = False
         self.status_label = QLabel(IDLE_TEXT, wordWrap=True)
         self.status_label.setObjectName("experimentStatus")
 
+    def _build_plot(self) -> None:
+        """Each run's test accuracy per epoch, with a hint until the experiment has run."""
         self.plot = pg.PlotWidget(objectName="experimentPlot")
         self.plot.setBackground("w")
         self.plot.setMenuEnabled(False)
@@ -138,6 +159,9 @@ class RotationExperiment(QGroupBox):
         )
         self.plot.addItem(self.empty_text, ignoreBounds=True)
         self.empty_text.setPos(2, 90)
+
+    def _build_table(self) -> None:
+        """The 2x2 table of final accuracy: without and with rotation, on the plain and the rotated test set."""
         self.table = QTableWidget(2, 2, objectName="experimentTable")
         self.table.setToolTip(
             "Final test accuracy. Rotation usually costs little on the plain test set and helps a lot on the "
@@ -153,8 +177,8 @@ class RotationExperiment(QGroupBox):
         # one call for the vertical one and back, forever, and the GUI thread never came back (seen at 1280x720).
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._show_table()
 
+    def _lay_out(self) -> None:
         knobs = QHBoxLayout()
         for widget in (QLabel("Images"), self.limit_spin, QLabel("Epochs"), self.epochs_spin):
             knobs.addWidget(widget)
@@ -170,16 +194,6 @@ class RotationExperiment(QGroupBox):
         layout.addWidget(self.status_label)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.table)
-
-        self.run_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        state.trainingStarted.connect(lambda _run: self._update_enabled())
-        state.trainingFinished.connect(self._on_run_finished)
-        state.trainingProgress.connect(self._on_progress)
-        state.epochEnded.connect(self._on_epoch)
-        state.datasetChanged.connect(lambda _dataset: self._update_enabled())
-        state.configChanged.connect(self._on_config_changed)
-        self._update_enabled()
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         """Forget a running experiment (the window stops its run) and wait for its evaluation job."""
