@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.widgets.class_stats import ClassStats
@@ -86,58 +87,13 @@ class DatasetPanel(QWidget):
 
     # --- construction --------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.split_combo = QComboBox(objectName="splitCombo")
-        for key, text in SPLITS:
-            self.split_combo.addItem(text, key)
-        self.split_combo.setToolTip(
-            "Which split to browse: the training set (what the network learns from) or the test set"
-        )
-        self.label_combo = QComboBox(objectName="labelFilterCombo")
-        self.label_combo.setToolTip("Show only the images of one class; the number is how many images it has")
-        self.label_combo.setMinimumContentsLength(16)
-        self.misclassified_check = QCheckBox("&Misclassified only", objectName="misclassifiedCheck")
-        self.misclassified_check.setToolTip(
-            "Show only the images the current model gets wrong (needs a trained model; the red corner marks them)"
-        )
-        self.count_label = QLabel(objectName="datasetCountLabel")
-        split_label = QLabel("&Split:")
-        split_label.setBuddy(self.split_combo)
-        label_label = QLabel("&Label:")
-        label_label.setBuddy(self.label_combo)
-        controls = QHBoxLayout()
-        for widget in (split_label, self.split_combo, label_label, self.label_combo, self.misclassified_check):
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        controls.addWidget(self.count_label)
-
+        controls = self._build_controls()
         self.grid = ImageGrid(self)
         self.grid.setObjectName("datasetGrid")
         self.grid.setToolTip(
             "Click an image (or move with the arrow keys) to see it large with the network's prediction"
         )
-
-        self.image_view = ImageView(self)
-        self.image_view.setObjectName("datasetImageView")
-        self.image_view.set_empty_text("Click an image to see it here, pixel by pixel")
-        self.image_caption = QLabel(objectName="datasetImageCaption")
-        self.image_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image_caption.setStyleSheet("font-weight: bold;")
-        self.prediction_label = QLabel(objectName="datasetPredictionLabel")
-        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.prob_bars = ProbabilityBars(self)
-        self.prob_bars.setObjectName("datasetProbBars")
-        self.prob_bars.set_empty_text(NO_MODEL_TEXT)
-        detail = QWidget()
-        detail_layout = QVBoxLayout(detail)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        caption_row = QHBoxLayout()
-        caption_row.addWidget(self.image_caption, 1)
-        caption_row.addWidget(attach_export(self.image_view, "dataset_image", self._shown_image))
-        detail_layout.addLayout(caption_row)
-        detail_layout.addWidget(self.image_view, 3)
-        detail_layout.addWidget(self.prediction_label)
-        detail_layout.addWidget(self.prob_bars, 2)
-
+        detail = self._build_detail()
         self.stats = ClassStats(self)
         # Kept as attributes: tests and automation reach the plot and the grid through the panel.
         self.stats_tabs, self.counts_plot, self.counts_bars = self.stats, self.stats.counts_plot, self.stats.counts_bars
@@ -164,6 +120,58 @@ class DatasetPanel(QWidget):
         self.misclassified_check.toggled.connect(self._apply_filter)
         self.grid.imageClicked.connect(self._on_image_clicked)
         self.stats.classClicked.connect(lambda label: self.label_combo.setCurrentIndex(label + 1))
+
+    def _build_controls(self) -> QHBoxLayout:
+        """The split and label choices, "misclassified only" and the count of images shown."""
+        self.split_combo = QComboBox(objectName="splitCombo")
+        for key, text in SPLITS:
+            self.split_combo.addItem(text, key)
+        self.split_combo.setToolTip(
+            "Which split to browse: the training set (what the network learns from) or the test set"
+        )
+        self.label_combo = QComboBox(objectName="labelFilterCombo")
+        self.label_combo.setToolTip("Show only the images of one class; the number is how many images it has")
+        self.label_combo.setMinimumContentsLength(16)
+        self.misclassified_check = QCheckBox("&Misclassified only", objectName="misclassifiedCheck")
+        self.misclassified_check.setToolTip(
+            "Show only the images the current model gets wrong (needs a trained model; the red corner marks them)"
+        )
+        self.count_label = QLabel(objectName="datasetCountLabel")
+        split_label = QLabel("&Split:")
+        split_label.setBuddy(self.split_combo)
+        label_label = QLabel("&Label:")
+        label_label.setBuddy(self.label_combo)
+        controls = QHBoxLayout()
+        for widget in (split_label, self.split_combo, label_label, self.label_combo, self.misclassified_check):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.count_label)
+        return controls
+
+    def _build_detail(self) -> QWidget:
+        """The chosen image large, with its caption, the network's prediction and its probabilities."""
+        self.image_view = ImageView(self)
+        self.image_view.setObjectName("datasetImageView")
+        self.image_view.set_empty_text("Click an image to see it here, pixel by pixel")
+        self.image_caption = QLabel(objectName="datasetImageCaption")
+        self.image_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_caption.setStyleSheet("font-weight: bold;")
+        self.prediction_label = QLabel(objectName="datasetPredictionLabel")
+        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.prob_bars = ProbabilityBars(self)
+        self.prob_bars.setObjectName("datasetProbBars")
+        self.prob_bars.set_empty_text(NO_MODEL_TEXT)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.image_caption, 1)
+        caption_row.addWidget(attach_export(self.image_view, "dataset_image", self._shown_image))
+        detail_layout.addLayout(caption_row)
+        detail_layout.addWidget(self.image_view, 3)
+        detail_layout.addWidget(self.prediction_label)
+        detail_layout.addWidget(self.prob_bars, 2)
+        return detail
 
     # --- the dataset and the split ---------------------------------------------------------------------------
     def _on_dataset_changed(self, dataset) -> None:
@@ -198,8 +206,8 @@ class DatasetPanel(QWidget):
         self._show_image(None)
         if dataset is None:
             self.grid.set_empty_message("Open a dataset (File ▸ Open dataset) to browse its images")
-            self.grid.set_images(np.zeros((0, 28, 28), np.uint8))
-            self.stats.set_split(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), [])
+            self.grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
+            self.stats.set_split(np.zeros((0, *IMAGE_SHAPE), np.uint8), np.zeros(0, np.uint8), [])
             self._update_count_label()
             return
         images, labels = split_arrays(dataset, self.split)
