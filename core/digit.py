@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FIELD = 28  # MNIST's image side
+from core.readers import IMAGE_SHAPE
+
+FIELD = IMAGE_SHAPE[0]  # MNIST's image side (its images are square)
 BOX = 20  # the box the digit is fitted into, keeping its aspect
 CENTRE = 14.0  # where MNIST's centres of mass lie (row and column, array indices)
 INK_THRESHOLD = 0.1  # a pixel is ink when at least this fraction of the brightest pixel

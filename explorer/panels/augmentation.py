@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import augment as core_augment
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.panels.augmentation_experiment import RotationExperiment
 from explorer.widgets.batch_preview import BatchPreview, to_display
@@ -344,7 +345,7 @@ class AugmentationPanel(QWidget):
         self.strip_title.setText(f"At {STRIP_STEPS} angles from −{degrees:g}° to +{degrees:g}° ({where})")
         if picked is None:
             self.strip_grid.set_empty_message("Open a dataset to pick an image")
-            self.strip_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self.strip_grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
             return
         angles = np.linspace(-degrees, degrees, STRIP_STEPS)
         turned = core_augment.rotate(np.repeat(picked[0][None].astype(np.float64), STRIP_STEPS, 0), angles)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from core import augment as core_augment
 from core.preprocess import fit_scaling, scale_inputs, scaling_table
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.widgets.image_grid import ImageGrid
 
@@ -60,7 +61,7 @@ class BatchPreview(QWidget):
             self.batch = None
             self.title.setText("Batch preview")
             self.grid.set_empty_message("Open a dataset with training images to preview a batch")
-            self.grid.set_images(np.zeros((0, 28, 28), np.uint8))
+            self.grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
             return
         limit = int(getattr(config, "train_limit", 0) or 0) or None
         pool, labels = dataset.train_images[:limit], dataset.train_labels[:limit]
@@ -71,7 +72,7 @@ class BatchPreview(QWidget):
             self._stats_cache[key] = fit_scaling(pool, config.scaling)  # from a histogram: a few ms
         stats = self._stats_cache[key]
         table = scaling_table(config.scaling, stats, np.float64)
-        scaled = scale_inputs(pool[picked], config.scaling, stats, np.dtype(config.dtype)).reshape(-1, 28, 28)
+        scaled = scale_inputs(pool[picked], config.scaling, stats, np.dtype(config.dtype)).reshape(-1, *IMAGE_SHAPE)
         try:
             self.batch = core_augment.augment_batch(scaled, config, rng, float(table[0]))
         except ValueError as exc:  # an invalid configuration: say so and keep the last batch

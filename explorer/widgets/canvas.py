@@ -15,6 +15,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QRadialGradient
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from core.digit import BOX, FIELD
+
 CANVAS_SIDE = (
     280  # the drawing's resolution: ten times MNIST's, so the 20-pixel fit averages plenty of pixels
 )
@@ -164,7 +166,7 @@ class DrawingCanvas(QWidget):
         guide = QPen(QColor(90, 90, 90))
         guide.setStyle(Qt.PenStyle.DotLine)
         painter.setPen(guide)
-        margin = rect.width() * 4 / 28
+        margin = rect.width() * (FIELD - BOX) / 2 / FIELD  # 4 of 28 pixels on each side
         painter.drawRect(rect.adjusted(margin, margin, -margin, -margin))
         painter.setPen(QPen(QColor(120, 120, 120)))
         painter.drawRect(rect.adjusted(0, 0, -1, -1))

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QStackedWidget, QTabWidget
 
+from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.widgets.image_grid import ImageGrid
@@ -84,7 +85,7 @@ class ClassStats(QTabWidget):
         if len(self.counts):
             self.counts_plot.setXRange(0, max(1, self.counts.max()) * 1.05, padding=0)
             self.counts_plot.setYRange(-0.5, len(self.counts) - 0.5, padding=0)
-        self.means_grid.set_images(np.zeros((0, 28, 28), np.uint8))
+        self.means_grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
         if not len(labels):
             self.means_grid.set_empty_message("No images, so no class means")
             return

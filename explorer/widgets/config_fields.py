@@ -10,6 +10,7 @@ from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
 from core import recipes
+from core.readers import N_PIXELS
 
 MAX_UNITS = 8192  # per hidden layer; a 784-8192-8192-10 network already takes minutes an epoch on two cores
 MAX_LAYERS = 8
@@ -129,7 +130,7 @@ class LearningRateSpin(QDoubleSpinBox):
 
 def config_summary(config, n_classes: int = 10) -> str:
     """'784-512-10 relu · rmsprop lr 0.001 · batch 128 · 5 epochs' plus the extras that differ from plain."""
-    sizes = "-".join(str(n) for n in (784, *config.hidden, n_classes))
+    sizes = "-".join(str(n) for n in (N_PIXELS, *config.hidden, n_classes))
     parts = [
         f"{sizes} {config.activation}/{config.output}",
         f"{config.optimizer} lr {config.lr:g}",

@@ -15,6 +15,8 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QPolygon
 from PySide6.QtWidgets import QApplication, QLabel, QListView, QStackedLayout, QStyledItemDelegate, QWidget
 
+from core.readers import IMAGE_SHAPE
+
 MARK_RIGHT = QColor("#2ca02c")
 MARK_WRONG = QColor("#d62728")
 DEFAULT_THUMBNAIL = 56
@@ -35,7 +37,7 @@ class ThumbnailModel(QAbstractListModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._images = np.zeros((0, 28, 28), np.uint8)
+        self._images = np.zeros((0, *IMAGE_SHAPE), np.uint8)
         self._captions: Sequence[str] | None = None
         self._marks: np.ndarray | None = None
         self._indices = np.zeros(0, np.int64)
@@ -268,7 +270,14 @@ class ImageGrid(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        # The stacked layout may miss a resize made from inside another resize (a panel fixing the grid's height
+        # as it is laid out): the view stayed 82 px high in a 123 px grid. Refit the page to the grid every time.
+        self._stack.setGeometry(self.contentsRect())
         self._apply_fit()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._stack.setGeometry(self.contentsRect())
 
     def _apply_fit(self) -> None:
         columns, largest = getattr(self, "_fit", (0, 0))

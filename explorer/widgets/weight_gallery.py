@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.readers import IMAGE_SHAPE
 from explorer.jobs import JobRunner
 from explorer.widgets.heatmap import diverging_rgb, symmetric_limit
 
@@ -66,7 +67,7 @@ class WeightGallery(QWidget):
         self._tiles: np.ndarray | None = None
         self._order = np.zeros(0, np.int64)
         self._columns = 1
-        self._tile_size = (28, 28)
+        self._tile_size = IMAGE_SHAPE
         self._selected: int | None = None
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground(None)
