@@ -77,3 +77,37 @@ def test_an_image_grid_keeps_two_rows(qtbot):
     grid.set_minimum_rows(2)
     cell = grid._delegate.cell.height()
     assert grid.minimumHeight() >= 2 * cell
+
+
+def test_an_image_grid_fills_a_height_fixed_while_it_is_laid_out(qtbot):
+    """The back query panel fixes its strip's height from inside the strip's resize (one row, as tall as the
+    thumbnails): the list inside stayed at its first height, half the captions cut under a scroll bar."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+    class Panel(QWidget):
+        def __init__(self):
+            super().__init__()
+            self.grid = ImageGrid(self, thumbnail_size=67)
+            self.grid.installEventFilter(self)
+            layout = QVBoxLayout(self)
+            layout.addWidget(self.grid)
+            layout.addWidget(QLabel("below"), 1)
+
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+            if watched is self.grid and event.type() == QEvent.Type.Resize:
+                size = int(np.clip(event.size().width() / 10 - 24, 48, 180))
+                self.grid.set_thumbnail_size(size)
+                self.grid.setFixedHeight(size + 2 * self.fontMetrics().height() + 28)
+            return False
+
+    tabs = QTabWidget()
+    panel = Panel()
+    tabs.addTab(QLabel("first"), "first")
+    tabs.addTab(panel, "strip")
+    shown(qtbot, tabs, 930, 600)
+    panel.grid.set_images(np.zeros((10, 28, 28), np.uint8), [f"{i}: sees {i}" for i in range(10)])
+    tabs.setCurrentIndex(1)
+    qtbot.wait(20)
+    assert panel.grid.height() > 100
+    assert panel.grid.view.height() == panel.grid.height()
