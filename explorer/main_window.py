@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QThreadPool
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from explorer import actions, version
 from explorer import settings as app_settings
 from explorer.dataset_actions import DatasetActions
+from explorer.jobs import shutdown_all
 from explorer.panels import panel_classes
 from explorer.panels.controls import ControlPanel
 from explorer.state import AppState
@@ -320,7 +321,9 @@ class MainWindow(QMainWindow):
                 shutdown()
         if not self.controller.shutdown(timeout_ms=1000):
             print("warning: the training thread did not end within a second", file=sys.stderr)
-        QThreadPool.globalInstance().waitForDone(3000)  # what is left: class means, a model being read
+        # Every other background job runs on a JobRunner under this window (class means, a model being read, an
+        # export): drop their answers and wait for the running ones, this window's only (not other windows')
+        shutdown_all(self, timeout_ms=3000)
         if not self.state.close_run_store(timeout=5.0):  # a run still training is saved as stopped
             print("warning: the runs folder was still being written after 5 seconds", file=sys.stderr)
         try:

@@ -19,7 +19,7 @@ import time
 from dataclasses import replace
 from functools import partial
 
-from PySide6.QtCore import QObject, Qt, QThread
+from PySide6.QtCore import QObject, Qt
 from superqt.utils import GeneratorWorker, create_worker
 
 from explorer.settings import thread_setting
@@ -55,6 +55,8 @@ class TrainingController(QObject):
         self._fast_stop = threading.Event()
         self._done = _DoneFlag()
         self._done.set()
+        self._thread_ended = threading.Event()  # set in the pool thread by the worker's last signal, `finished`
+        self._thread_ended.set()
         self._switch_interval = sys.getswitchinterval()
         state.trainRequested.connect(self._on_request)
         state.stopRequested.connect(self.stop)
@@ -100,6 +102,7 @@ class TrainingController(QObject):
             run.parent_name = parent_run.name
         self.run = run
         self._stop, self._fast_stop, self._done = threading.Event(), threading.Event(), _DoneFlag()
+        self._thread_ended = ended = threading.Event()
         worker = create_worker(
             train_chunks,
             config,
@@ -121,6 +124,8 @@ class TrainingController(QObject):
         )
         worker.resumed.connect(partial(self._on_paused, run, False))
         worker.finished.connect(partial(self._on_finished, run, worker))
+        # Also in the worker thread itself: shutdown() waits on this event rather than polling `is_running`
+        worker.finished.connect(ended.set, Qt.ConnectionType.DirectConnection)
         self.worker = worker
         # The GUI thread gets the GIL back within 1 ms instead of 5 after each Qt call it makes while the
         # trainer runs Python code: painting makes hundreds of such calls a frame.
@@ -169,11 +174,9 @@ class TrainingController(QObject):
             return True
         self.request_shutdown()
         ended = self._done.wait(timeout_ms / 1000.0)
-        # The generator has returned; give its pool thread the moment it needs to emit `finished` and exit (this
-        # worker only: other panels' jobs in the same pool are not the training thread's business).
-        deadline = time.monotonic() + max(50, timeout_ms // 4) / 1000.0
-        while worker.is_running and time.monotonic() < deadline:
-            QThread.msleep(5)
+        # The generator has returned; give its pool thread the moment it needs to emit `finished`, its last act
+        # (this worker only: other jobs in the same pool are not the training thread's business).
+        ended = ended and self._thread_ended.wait(max(50, timeout_ms // 4) / 1000.0)
         return ended and not worker.is_running
 
     # --- slots, on the GUI thread -----------------------------------------------------------------------------

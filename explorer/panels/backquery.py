@@ -46,12 +46,18 @@ def describe(model, method: str, chosen: bool) -> str:
     return f"Back query: the optimised input, because this network {why}, not all sigmoid (Rashid's method needs that)."
 
 
-def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float, hi: float) -> dict:
-    """Every label's optimised input and the network's outputs for it (runs in a worker)."""
+def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float, hi: float, progress=None) -> dict:
+    """Every label's optimised input and the network's outputs for it (a job: `progress` hears of each label, and
+    a stale job ends there)."""
     rng = np.random.default_rng(
         0
     )  # the same start every time: only a change of the network moves the picture
-    images = np.stack([insight.optimised_input(network, k, steps, l2, lo, hi, rng) for k in range(n_classes)])
+    inputs = []
+    for k in range(n_classes):
+        if progress is not None:
+            progress(k, n_classes, "optimising")
+        inputs.append(insight.optimised_input(network, k, steps, l2, lo, hi, rng))
+    images = np.stack(inputs)
     probs = network.forward(images.astype(network.weights[0].dtype))
     return {"method": OPTIMISED, "images": images, "probs": probs, "lo": lo, "hi": hi}
 
@@ -82,6 +88,7 @@ class BackQueryPanel(QWidget):
         self.job.done.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
         self.job.busyChanged.connect(self._on_busy)
+        self.job.progress.connect(self._on_progress)
 
         controls = build_controls(self)
 
@@ -202,7 +209,10 @@ class BackQueryPanel(QWidget):
             )
             self.grid.set_empty_message(working)
             self.large_view.set_empty_text(working)
-        self.job.submit(func, *args)
+        if func is compute_optimised:  # seconds: it reports each label, and a stale one stops at the next
+            self.job.submit_with_progress(func, *args)
+        else:
+            self.job.submit(func, *args)
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.grid and event.type() == QEvent.Type.Resize:
@@ -252,6 +262,10 @@ class BackQueryPanel(QWidget):
     def _on_busy(self, busy: bool) -> None:
         working = "Optimising the inputs…" if self.method == OPTIMISED else "Running the labels backwards…"
         self.status_label.setText(working if busy else "")
+
+    def _on_progress(self, done: int, total: int, _what: str) -> None:
+        if self.job.busy and self.method == OPTIMISED:
+            self.status_label.setText(f"Optimising the inputs… {done} of {total} labels done")
 
     def _show(self, images, probs, method: str) -> None:
         self.images, self.probs, self.shown_method = images, probs, method
