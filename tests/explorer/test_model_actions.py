@@ -205,3 +205,31 @@ def test_export_run_metrics_action(window, tmp_path, monkeypatch, messages):
     written = actions.export_run_metrics(window)
     assert [p.name for p in written] == ["my_run_batches.csv", "my_run_epochs.csv"]
     assert len(written[1].read_text().splitlines()) == 1 + len(trained("relu").history)
+
+
+def test_export_shows_its_progress_then_what_it_wrote(window, qtbot, tmp_path, messages):
+    window.state.add_loaded_run(trained("sigmoid"), "rashid")
+    status: list[str] = []
+    window.state.statusMessage.connect(status.append)
+    runner = actions.export_figures(window, str(tmp_path / "figures"))
+    qtbot.waitUntil(lambda: not runner.busy, timeout=60_000)
+    assert messages == []
+    steps = [text for text in status if text.startswith("Exporting the figures: ")]
+    assert steps and steps[0] == "Exporting the figures: back query of 0… 0%"  # the first report always shows
+    percents = [int(text.rsplit(" ", 1)[1].rstrip("%")) for text in steps]
+    assert percents == sorted(percents) and all(0 <= p < 100 for p in percents)
+    assert status[-1] == f"Exported {len(NAMED)} files to {tmp_path / 'figures'}."
+
+
+def test_a_failing_export_is_one_sentence(window, qtbot, tmp_path, monkeypatch, messages):
+    from explorer import figures
+
+    def broken(*args, **kwargs):
+        raise MemoryError("not enough memory to draw the confusion matrix\nwhile allocating 3 GB")
+
+    monkeypatch.setattr(figures, "render_files", broken)
+    window.state.add_loaded_run(trained("sigmoid"), "rashid")
+    actions.export_figures(window, str(tmp_path / "figures"))
+    qtbot.waitUntil(lambda: len(messages) == 1, timeout=60_000)
+    assert messages == ["Not enough memory to draw the confusion matrix."]
+    assert list((tmp_path / "figures").iterdir()) == []  # nothing half-written
