@@ -127,9 +127,12 @@ def _take_from_queue(runnable: _Runnable | None) -> bool:
     if runnable is None:
         return False
     try:
-        return QThreadPool.globalInstance().tryTake(runnable)
+        taken = QThreadPool.globalInstance().tryTake(runnable)
     except RuntimeError:  # the pool has run and deleted it: it is not in the queue
         return False
+    if taken:
+        shiboken6.delete(runnable)  # taken back, it is ours to delete (PySide still counts it as the pool's)
+    return taken
 
 
 class _Keeper(QObject):
