@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core import augment as core_augment
-from core.preprocess import fit_scaling, scale_inputs, scaling_table
+from core.preprocess import background_value, fit_scaling, input_range, scale_inputs
 from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.widgets.image_grid import ImageGrid
@@ -71,10 +71,9 @@ class BatchPreview(QWidget):
         if key not in self._stats_cache:
             self._stats_cache[key] = fit_scaling(pool, config.scaling)  # from a histogram: a few ms
         stats = self._stats_cache[key]
-        table = scaling_table(config.scaling, stats, np.float64)
         scaled = scale_inputs(pool[picked], config.scaling, stats, np.dtype(config.dtype)).reshape(-1, *IMAGE_SHAPE)
         try:
-            self.batch = core_augment.augment_batch(scaled, config, rng, float(table[0]))
+            self.batch = core_augment.augment_batch(scaled, config, rng, background_value(config.scaling, stats))
         except ValueError as exc:  # an invalid configuration: say so and keep the last batch
             self.title.setText(f"Batch preview unavailable: {exc}")
             return
@@ -85,7 +84,7 @@ class BatchPreview(QWidget):
         else:
             captions = [names[y] for y in labels[picked]]
         self.title.setText(f"A training batch as the trainer sees it ({self._describe(config)})")
-        self.grid.set_images(to_display(self.batch, table[0], table[255]), captions)
+        self.grid.set_images(to_display(self.batch, *input_range(config.scaling, stats)), captions)
 
     @staticmethod
     def _describe(config) -> str:
