@@ -13,37 +13,25 @@ import dataclasses
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QSlider,
-    QSpinBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QGridLayout, QSplitter, QVBoxLayout, QWidget
 
 from core import augment as core_augment
 from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.panels.augmentation_experiment import RotationExperiment
-from explorer.widgets.batch_preview import BatchPreview, to_display
-from explorer.widgets.image_grid import ImageGrid
-from explorer.widgets.image_view import ImageView
+from explorer.panels.augmentation_layout import (
+    MODES,
+    STRIP_STEPS,
+    build_picker,
+    build_settings,
+    build_strip,
+    build_views,
+    picker_rows,
+)
+from explorer.widgets.batch_preview import to_display
 
 RENDER_DELAY_MS = (
     30  # the slider's renders wait this long for the next move, so only the latest angle renders
-)
-STRIP_STEPS = 9
-MODES = (
-    ("off", "Off: train on the images as they are"),
-    ("random", "Random rotation: a new angle in ±N° per image, every epoch"),
-    ("rashid", "Rashid's: each image also at +N° and −N° (3× the samples)"),
 )
 
 
@@ -69,12 +57,12 @@ class AugmentationPanel(QWidget):
 
     # --- construction --------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self._build_picker()
-        pick, knobs = self._picker_rows()
-        self._build_views()
+        build_picker(self)
+        pick, knobs = picker_rows(self)
+        build_views(self)
         pick.addWidget(attach_export(self.preview_box, "rotation_preview", self._preview_data))
 
-        strip_head = self._build_strip()
+        strip_head = build_strip(self)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -85,7 +73,7 @@ class AugmentationPanel(QWidget):
         left_layout.addWidget(self.strip_grid)
         left_layout.addWidget(self.batch_preview, 2)
 
-        settings = self._build_settings()
+        settings = build_settings(self)
         self.experiment = RotationExperiment(self.state, self)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -111,124 +99,6 @@ class AugmentationPanel(QWidget):
         self.mode_combo.currentIndexChanged.connect(self._publish_config)
         self.degrees_spin.valueChanged.connect(self._publish_config)
         self._update_angle_label()
-
-    def _build_picker(self) -> None:
-        """The image picker (split, index) and the rotation's knobs (angle, order, background)."""
-        self.split_combo = QComboBox(objectName="augmentSplitCombo")
-        self.split_combo.addItem("Training set", "train")
-        self.split_combo.addItem("Test set", "test")
-        self.split_combo.setToolTip(
-            "The split the image comes from; clicking an image in the Dataset tab picks it too"
-        )
-        self.index_spin = QSpinBox(objectName="augmentIndexSpin")
-        self.index_spin.setToolTip(
-            "Which image to rotate (its index in the split); the Dataset tab's click sets it"
-        )
-        self.index_spin.setAccelerated(True)
-        self.angle_slider = QSlider(Qt.Orientation.Horizontal, objectName="angleSlider")
-        self.angle_slider.setRange(-45, 45)
-        self.angle_slider.setValue(10)
-        self.angle_slider.setTickInterval(5)
-        self.angle_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.angle_slider.setToolTip(
-            "The angle to turn the image by, in degrees (positive = counter-clockwise). ±10° still reads as the "
-            "same digit; beyond ±30° a 6 starts to look like a 9"
-        )
-        self.angle_label = QLabel(objectName="angleLabel")
-        self.angle_label.setMinimumWidth(44)
-        self.order_spin = QSpinBox(objectName="orderSpin", minimum=0, maximum=5, value=1)
-        self.order_spin.setToolTip(
-            "Interpolation order: 0 = nearest pixel (blocky), 1 = bilinear (what training uses), 3 = cubic "
-            "spline (smoother, may ring); 2, 4, 5 = other splines"
-        )
-        self.cval_spin = QSpinBox(objectName="cvalSpin", minimum=0, maximum=255, value=0)
-        self.cval_spin.setToolTip(
-            "The pixel value (0-255) for the corners that rotate in from outside the image; 0 (black) matches the "
-            "digits' background"
-        )
-
-    def _picker_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
-        pick = QHBoxLayout()
-        for widget in (QLabel("Image:"), self.split_combo, QLabel("#"), self.index_spin):
-            pick.addWidget(widget)
-        pick.addStretch(1)
-        angle_text = QLabel("&Angle:")
-        angle_text.setBuddy(self.angle_slider)
-        order_text = QLabel("&Order:")
-        order_text.setBuddy(self.order_spin)
-        background_text = QLabel("&Background:")
-        background_text.setBuddy(self.cval_spin)
-        knobs = QHBoxLayout()
-        knobs.addWidget(angle_text)
-        knobs.addWidget(self.angle_slider, 1)
-        for widget in (self.angle_label, order_text, self.order_spin, background_text, self.cval_spin):
-            knobs.addWidget(widget)
-        return pick, knobs
-
-    def _build_views(self) -> None:
-        """Original, rotated and difference side by side, in `preview_box` (exported as one figure)."""
-        self.original_view = ImageView(self, title="Original")
-        self.original_view.setObjectName("originalView")
-        self.rotated_view = ImageView(self, title="Rotated")
-        self.rotated_view.setObjectName("rotatedView")
-        self.difference_view = ImageView(self, title="Difference (rotated − original)")
-        self.difference_view.setObjectName("differenceView")
-        self.difference_view.setToolTip("Red: pixels the rotation brightened; blue: pixels it darkened")
-        for view in (self.original_view, self.rotated_view, self.difference_view):
-            view.set_empty_text("Open a dataset to pick an image")
-        self.preview_box = QWidget(objectName="rotationPreview")
-        views = QHBoxLayout(self.preview_box)
-        views.setContentsMargins(0, 0, 0, 0)
-        for view in (self.original_view, self.rotated_view, self.difference_view):
-            views.addWidget(view)
-
-    def _build_strip(self) -> QHBoxLayout:
-        """The angle strip and the batch preview; returns the strip's title row (title and export)."""
-        self.strip_grid = ImageGrid(self, thumbnail_size=52)
-        self.strip_grid.setObjectName("angleStrip")
-        self.strip_grid.setToolTip(
-            "The same image at evenly spaced angles over the training's rotation range"
-        )
-        self.strip_grid.fit_columns(STRIP_STEPS)
-        self.strip_grid.setFixedHeight(112)
-        self.strip_title = QLabel(objectName="angleStripTitle", wordWrap=True)  # wraps, never widens the window
-
-        self.batch_preview = BatchPreview(self)
-        self.batch_grid = self.batch_preview.grid
-        self.new_batch_button = self.batch_preview.new_batch_button
-        strip_head = QHBoxLayout()
-        strip_head.addWidget(self.strip_title, 1)
-        strip_head.addWidget(
-            attach_export(self.strip_grid, "rotation_strip", lambda: self.strip_grid.model.images)
-        )
-        return strip_head
-
-    def _build_settings(self) -> QGroupBox:
-        """The training's augmentation setting (shared with the control panel's Rotation)."""
-        self.mode_combo = QComboBox(objectName="augmentModeCombo")
-        # its long choices must not set the window's width: it shortens on a 1280 px screen, its list does not
-        self.mode_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.mode_combo.setMinimumContentsLength(20)
-        for key, text in MODES:
-            self.mode_combo.addItem(text, key)
-        self.mode_combo.setToolTip(
-            "How training augments its images. Random rotation within ±10° usually gains a few tenths of a percent "
-            "on MNIST; Rashid's scheme triples each epoch's work. The control panel's Rotation sets the same thing"
-        )
-        self.degrees_spin = QSpinBox(
-            objectName="augmentDegreesSpin", minimum=1, maximum=45, value=10, suffix="°"
-        )
-        self.degrees_spin.setToolTip(
-            "N, the largest rotation in degrees; 10° is Rashid's choice and a good default"
-        )
-        self.config_note = QLabel(objectName="augmentConfigNote", wordWrap=True)
-        self.config_note.setStyleSheet("color: #d62728;")
-        settings = QGroupBox("Training augmentation")
-        form = QFormLayout(settings)
-        form.addRow("&Scheme", self.mode_combo)
-        form.addRow("&Range ±N", self.degrees_spin)
-        form.addRow(self.config_note)
-        return settings
 
     # --- the image ---------------------------------------------------------------------------------------------
     def _images(self) -> tuple[np.ndarray, np.ndarray] | None:
