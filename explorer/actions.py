@@ -212,7 +212,8 @@ def _render(inputs, doing: str, progress) -> dict[str, bytes]:
     model, dataset, history, run_name = inputs
 
     def report(fraction: float, message: str) -> None:
-        progress(round(800 * fraction), 1000, f"{doing}: {message[:1].lower()}{message[1:]}")
+        if fraction < 1:  # the end of the numbers is the start of the drawing, reported below
+            progress(round(800 * fraction), 1000, f"{doing}: {message[:1].lower()}{message[1:]}")
 
     start = time.perf_counter()
     data = compute(model, dataset, report)
