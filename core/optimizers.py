@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,8 +42,6 @@ def _axpy(a: float, x: np.ndarray, y: np.ndarray, tmp: np.ndarray) -> None:
 
 
 PARALLEL_MIN = 65_536  # elements: smaller arrays are updated in one piece (a hand-off costs ~20 us)
-_pool: ThreadPoolExecutor | None = None  # helper threads for the blocks, made on first use, grown when asked
-_pool_size = 0
 
 
 def _blocks(arrays: tuple[np.ndarray, ...], parts: int):
@@ -53,20 +51,18 @@ def _blocks(arrays: tuple[np.ndarray, ...], parts: int):
     return [tuple(a[lo:hi] for a in arrays) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
 
 
-def run_in_blocks(update, jobs: list[tuple[np.ndarray, ...]], threads: int) -> None:
-    """update(*job) for every job; a big job's arrays are cut into `threads` row blocks updated at once.
+def run_in_blocks(update, jobs: list[tuple[np.ndarray, ...]], threads: int, pool: Executor | None) -> None:
+    """update(*job) for every job; with a `pool`, a big job's arrays are cut into `threads` row blocks updated at
+    once, one on the calling thread and the others in the pool.
 
     The updates are elementwise, so a block is independent of the others; NumPy releases the GIL inside each
-    ufunc, so the blocks run on separate cores. One block stays on the calling thread."""
-    global _pool, _pool_size
+    ufunc, so the blocks run on separate cores."""
     for job in jobs:
-        if threads < 2 or job[0].size < PARALLEL_MIN or job[0].ndim == 0:
+        if pool is None or threads < 2 or job[0].size < PARALLEL_MIN or job[0].ndim == 0:
             update(*job)
             continue
-        if _pool_size < threads - 1:
-            _pool, _pool_size = ThreadPoolExecutor(threads - 1, thread_name_prefix="optimizer"), threads - 1
         *others, mine = _blocks(job, threads)
-        pending = [_pool.submit(update, *block) for block in others]
+        pending = [pool.submit(update, *block) for block in others]
         update(*mine)
         for future in pending:
             future.result()
@@ -77,10 +73,12 @@ class Optimizer(ABC):
 
     A subclass gives its per-parameter state (`_state_arrays`, zeros, made on the first step) and the elementwise
     update of one parameter (`_update(p, g, *state)`, reading the step's scalars from `self`). `threads` (set by
-    the trainer to its BLAS thread count) splits big parameters into row blocks updated in parallel."""
+    the trainer to its BLAS thread count) splits big parameters into row blocks updated in parallel by `pool`
+    (an executor the trainer owns for the run; None: one piece on the calling thread)."""
 
     n_state = 1  # state arrays per parameter (a scratch buffer included)
     threads = 1
+    pool: Executor | None = None
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         """Apply one update with learning rate `lr`."""
@@ -88,7 +86,7 @@ class Optimizer(ABC):
             self._state = [tuple(np.zeros_like(p) for _ in range(self.n_state)) for p in params]
         self._prepare(lr)
         jobs = [(p, g, *state) for p, g, state in zip(params, grads, self._state, strict=True)]
-        run_in_blocks(self._update, jobs, self.threads)
+        run_in_blocks(self._update, jobs, self.threads, self.pool)
 
     def _prepare(self, lr: float) -> None:
         """Set this step's scalars (the learning rate, Adam's bias correction) before the updates run."""

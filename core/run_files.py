@@ -33,6 +33,7 @@ FORMAT = "mnist-explorer-run"
 VERSION = 1
 RECORD = "run.json"
 CURVE_COLUMNS = ("x", "loss", "accuracy", "lr", "loss_smooth", "accuracy_smooth")
+STATUSES = ("training", "paused", "completed", "stopped", "diverged", "error", "interrupted", "loaded")
 UNFINISHED = ("training", "paused")  # statuses a run only has while its process is alive
 SNAPSHOT_PATTERN = re.compile(r"^epoch_(\d{4,})\.npz$")
 _SEGMENT = re.compile(r"^curves_(\d{4,})\.npy$")
@@ -91,6 +92,8 @@ def _check_record(folder: Path, data) -> dict:
     for key, kind in kinds.items():
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             _fail(folder, f"has a {RECORD} whose '{key}' is missing or not a {kind.__name__}.")
+    if data["status"] not in STATUSES:
+        _fail(folder, f"has a {RECORD} with an unknown status {data['status'][:40]!r}.")
     if data["run_id"] < 1 or data["segments"] < 0 or data["number"] < 0:
         _fail(folder, f"has a {RECORD} with an impossible run id, number or segment count.")
     if not all(

@@ -18,8 +18,10 @@ the same weights and curves.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -174,8 +176,12 @@ class Trainer:
         the generator): `network` then holds the weights after the last completed batch. Raises DivergenceError if
         the loss or a gradient becomes NaN or infinite; `network` then holds the last good weights.
         """
-        with BlasThreads(self._largest_product(), self.config.threads, self.reserve_cores) as blas:
-            yield from self._run(blas)
+        # the optimizer's helper threads live as long as the run (ThreadPoolExecutor starts them on first use)
+        with (
+            BlasThreads(self._largest_product(), self.config.threads, self.reserve_cores) as blas,
+            ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="optimizer") as pool,
+        ):
+            yield from self._run(blas, pool)
 
     def _largest_product(self) -> int:
         """Multiply-adds in a batch's largest matrix product: what decides whether BLAS threads can pay."""
@@ -184,7 +190,7 @@ class Trainer:
         sizes = self.network.layer_sizes
         return max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
-    def _run(self, blas: BlasThreads):
+    def _run(self, blas: BlasThreads, pool):
         cfg, net = self.config, self.network
         copies = 3 if cfg.augment == "rashid" else 1
         n_samples = len(self._x) * copies
@@ -195,6 +201,7 @@ class Trainer:
             cfg.schedule, cfg.lr, batches, total, cfg.lr_decay, cfg.lr_decay_epochs, cfg.lr_min
         )
         optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
+        optimizer.pool = pool
         order_rng = np.random.default_rng(self._order_seed)
         noise_rng = np.random.default_rng(self._noise_seed)
         ws = Workspace(net.layer_sizes, min(batch_size, _CHUNK), net.dtype, net.use_bias, cfg.dropout > 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,29 @@ class GrowingArray:
         return f"GrowingArray({self.array!r})"
 
 
+class RunStatus(str, Enum):
+    """Where a run stands; compares equal to its text ("training", ...), which run.json stores."""
+
+    TRAINING = "training"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"  # the app ended while it trained: back from disk with the epochs it had finished
+    LOADED = "loaded"  # read from a model file
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def unfinished(self) -> bool:
+        return self in (RunStatus.TRAINING, RunStatus.PAUSED)
+
+
 @dataclass
 class Run:
     """One training run: its settings, its curves, and its per-epoch weights."""
@@ -128,9 +152,7 @@ class Run:
     colour: str
     dataset: str = ""
     visible: bool = True
-    # "training" | "paused" | "completed" | "stopped" | "diverged" | "error" | "loaded" | "interrupted" (the app
-    # ended while it trained: it came back from disk with the epochs it had finished)
-    status: str = "training"
+    status: RunStatus = RunStatus.TRAINING  # AppState sets it (begin_training, set_paused, end_run, ...)
     # Per-batch curves, appended by the worker's throttled deliveries (x in epochs, fractional).
     # GrowingArray, not list: a 100-epoch run has ~47,000 points per curve, and the plots read them as NumPy views
     # at up to 20 updates a second without converting a Python list each time.
@@ -221,7 +243,7 @@ def restored_run(stored: run_files.StoredRun) -> Run:
         config=stored.config,
         colour=record.get("colour") or run_colour(record["run_id"]),
         dataset=record.get("dataset", ""),
-        status="interrupted" if stored.interrupted else record["status"],
+        status=RunStatus.INTERRUPTED if stored.interrupted else RunStatus(record["status"]),
         history=[dict(h) for h in record["history"]],
         snapshots=SnapshotList(stored.snapshot_files),
         seconds=float(record.get("seconds", 0.0)),

@@ -1,8 +1,9 @@
 """The app's one state object.
 
 Every panel gets the same `AppState`, reads its attributes and subscribes to its signals; panels never call each
-other. Whoever changes the state (the control panel, the worker, a menu action) does it through the methods here,
-which emit the matching signal, so every view follows.
+other. Whoever changes the state (the control panel, the training controller, a menu action) does it through the
+methods here, which emit the matching signal, so every view follows: nothing else assigns the state's attributes
+or a run's status, or emits the state's signals. `training` and `paused` are derived from the runs' statuses.
 
 The "current model" is what the insight panels draw: the selected run's network at the selected epoch. While a run
 trains, the selection follows the newest epoch unless the user has moved the epoch slider.
@@ -30,13 +31,14 @@ from explorer.runs import (
     RUN_COLOURS,
     GrowingArray,
     Run,
+    RunStatus,
     new_curve_points,
     restored_run,
     run_colour,
     run_record,
 )
 
-__all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run"]
+__all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run", "RunStatus", "TrainRequest"]
 
 
 @dataclass
@@ -85,8 +87,6 @@ class AppState(QObject):
         self.selected_run: Run | None = None
         self.selected_epoch = 0  # 1-based; 0 = none
         self.follow_latest = True  # the epoch slider tracks new epochs until the user moves it
-        self.training = False
-        self.paused = False
         self.selected_image: tuple[str, int] = ("train", 0)
         self._next_run_id = 1  # internal ids (folder names, colours): unique, never reused
         self._next_number = 1  # the N of "run N" (see new_run)
@@ -116,8 +116,49 @@ class AppState(QObject):
         """Ask the run that trains to stop after its current batch (it keeps its epochs and partial epoch)."""
         self.stopRequested.emit()
 
+    def show_status(self, text: str) -> None:
+        """One sentence for the status bar (what happened, what to do)."""
+        self.statusMessage.emit(text)
+
+    # --- a run's training, as the training controller reports it -------------------------------------------
+    @property
+    def training(self) -> bool:
+        """A run is training (or paused) right now."""
+        return any(run.status.unfinished for run in self.runs)
+
+    @property
+    def paused(self) -> bool:
+        return any(run.status is RunStatus.PAUSED for run in self.runs)
+
+    def begin_training(self, run: Run) -> None:
+        run.status = RunStatus.TRAINING
+        self.trainingStarted.emit(run)
+        self.pausedChanged.emit(False)
+        self.runsChanged.emit()
+
+    def set_paused(self, run: Run, paused: bool) -> None:
+        if run.status.unfinished:
+            run.status = RunStatus.PAUSED if paused else RunStatus.TRAINING
+            self.pausedChanged.emit(paused)
+            self.runsChanged.emit()
+
+    def append_batches(self, run: Run, chunk) -> None:
+        """A throttled delivery of batches (explorer.training_feed.BatchChunk): the curves grow, the speed and
+        time left follow."""
+        run.batch_x.extend(chunk.x + run.epoch_offset)
+        run.batch_loss.extend(chunk.loss)
+        run.batch_accuracy.extend(chunk.accuracy)
+        run.batch_lr.extend(chunk.lr)
+        run.batch_loss_smooth.extend(chunk.loss_smooth)
+        run.batch_accuracy_smooth.extend(chunk.accuracy_smooth)
+        run.samples_per_second = chunk.samples_per_second
+        run.seconds_left = chunk.seconds_left
+        run.seconds = chunk.active_seconds
+        self.runUpdated.emit(run)
+        self.trainingProgress.emit(chunk.last)
+
     # --- runs ------------------------------------------------------------------------------------------------
-    def new_run(self, config, name: str | None = None, kept: bool = True) -> Run:
+    def new_run(self, config, name: str | None = None, kept: bool = True, status=RunStatus.TRAINING) -> Run:
         """Add a run and select it. It takes the next number ("run N") when it has no name or its name starts
         with that number; runs named otherwise (the experiment's, a loaded model) leave the numbers alone, so
         the numbers the user sees never skip. `kept`: saved to the runs folder (while one is open)."""
@@ -129,7 +170,7 @@ class AppState(QObject):
             number = self._next_number
             self._next_number += 1
         run = Run(run_id=run_id, name=name or f"run {number}", config=config, colour=run_colour(run_id),
-                  dataset=getattr(self.dataset, "name", ""), number=number, kept=kept)  # fmt: skip
+                  dataset=getattr(self.dataset, "name", ""), number=number, kept=kept, status=status)  # fmt: skip
         partner = self.selected_run
         self.runs.append(run)
         self.selected_run = run
@@ -144,8 +185,7 @@ class AppState(QObject):
     def add_loaded_run(self, model, name: str) -> Run:
         """A run for a model read from a file: its history becomes the curves, its weights the newest epoch.
         It is not copied into the runs folder: the file it came from keeps it."""
-        run = self.new_run(model.config, name=name, kept=False)
-        run.status = "loaded"
+        run = self.new_run(model.config, name=name, kept=False, status=RunStatus.LOADED)
         run.dataset = model.dataset
         run.classes = [str(c) for c in model.classes]
         run.history = [dict(h) for h in model.history]
@@ -169,14 +209,19 @@ class AppState(QObject):
         return [run for run in self.runs if run.status in run_files.UNFINISHED]
 
     def end_run(self, run: Run, status: str, message: str = "") -> None:
-        """A run ended ("completed", "stopped", "diverged", "error"): record why, and save it."""
-        run.status, run.message, run.seconds_left = status, message, None
+        """A run ended ("completed", "stopped", "diverged", "error"; its thread has ended): record why, save it,
+        and tell every view (a diverged or failed run's sentence goes to `trainingFailed` too)."""
+        run.status, run.message, run.seconds_left = RunStatus(status), message, None
         self._save(run)
+        if run.status in (RunStatus.DIVERGED, RunStatus.ERROR):
+            self.trainingFailed.emit(message)
+        self.pausedChanged.emit(False)
+        self.trainingFinished.emit(run)
         self.runsChanged.emit()
 
     def remove_run(self, run: Run) -> None:
         """Remove a run from the list and its files from the runs folder (not the one training)."""
-        if run in self.runs and not (self.training and run is self.runs[-1] and run.status == "training"):
+        if run in self.runs and not run.status.unfinished:
             self.runs.remove(run)
             if self.run_store is not None and run.on_disk:
                 self.run_store.remove(run.run_id, run.name)
@@ -284,18 +329,20 @@ class AppState(QObject):
         self.run_store.save(run_record(run), curves, snapshot, keep=self._protected_ids())
 
     def _on_store_note(self, text: str) -> None:
-        self.statusMessage.emit(text)
+        self.show_status(text)
 
     def _on_store_usage(self, used) -> None:
         self.disk_usage = used
         self.diskUsageChanged.emit(used)
 
     # --- epochs and the current model ------------------------------------------------------------------------
-    def add_epoch(self, run: Run, event, model, extra: dict | None = None) -> None:
+    def add_epoch(self, run: Run, event, model, extra: dict | None = None, seconds: float | None = None) -> None:
         """Record an epoch's numbers and weights; move the selection along unless the user pinned an epoch.
 
         `extra` adds numbers to the history entry (e.g. a partial epoch's position on the epoch axis).
         """
+        if seconds is not None:  # the run's training time so far
+            run.seconds = seconds
         run.snapshots.append(model)
         run.history.append({**_event_numbers(event), **(extra or {})})
         if not run.classes and model is not None:

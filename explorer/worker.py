@@ -57,6 +57,7 @@ class TrainingController(QObject):
         self._done.set()
         self._thread_ended = threading.Event()  # set in the pool thread by the worker's last signal, `finished`
         self._thread_ended.set()
+        self._ended = RunEnded("stopped")  # how the run now training ended, once its feed says (see _on_finished)
         self._switch_interval = sys.getswitchinterval()
         state.trainRequested.connect(self._on_request)
         state.stopRequested.connect(self.stop)
@@ -79,7 +80,7 @@ class TrainingController(QObject):
         """Every entry point that trains asks through `AppState.request_training`: one run at a time."""
         if self.running:
             request.refusal = f"{self.run.name} is training; stop it first, or wait for it to end."
-            self.state.statusMessage.emit(request.refusal)
+            self.state.show_status(request.refusal)
             return
         if self.state.dataset is None:
             request.refusal = "Open a dataset first."
@@ -131,9 +132,8 @@ class TrainingController(QObject):
         # trainer runs Python code: painting makes hundreds of such calls a frame.
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, GUI_SWITCH_INTERVAL))
-        state.training, state.paused = True, False
-        state.trainingStarted.emit(run)
-        state.pausedChanged.emit(False)
+        self._ended = RunEnded("stopped")  # until the feed says otherwise (a quit ends it without a word)
+        state.begin_training(run)
         worker.start()
         return run
 
@@ -183,46 +183,21 @@ class TrainingController(QObject):
     def _on_item(self, run, item) -> None:
         state = self.state
         if isinstance(item, BatchChunk):
-            if not len(item.x):
-                return
-            run.batch_x.extend(item.x + run.epoch_offset)
-            run.batch_loss.extend(item.loss)
-            run.batch_accuracy.extend(item.accuracy)
-            run.batch_lr.extend(item.lr)
-            run.batch_loss_smooth.extend(item.loss_smooth)
-            run.batch_accuracy_smooth.extend(item.accuracy_smooth)
-            run.samples_per_second = item.samples_per_second
-            run.seconds_left = item.seconds_left
-            run.seconds = item.active_seconds
-            state.runUpdated.emit(run)
-            state.trainingProgress.emit(item.last)
+            if len(item.x):
+                state.append_batches(run, item)
         elif isinstance(item, EpochDone):
-            run.seconds = item.active_seconds
-            state.add_epoch(run, item.event, item.model, item.extra)
-        elif isinstance(item, RunEnded):
-            state.end_run(run, item.status, item.message)
-            if item.status in ("diverged", "error"):
-                state.trainingFailed.emit(item.message)
+            state.add_epoch(run, item.event, item.model, item.extra, seconds=item.active_seconds)
+        elif isinstance(item, RunEnded):  # the run ends for the state once its thread has (_on_finished)
+            self._ended = item
 
     def _on_paused(self, run, paused: bool) -> None:
         if run is not self.run:
             return  # a stale signal from an earlier run
-        self.state.paused = paused
-        if run.status in ("training", "paused"):
-            run.status = "paused" if paused else "training"
-        self.state.pausedChanged.emit(paused)
-        self.state.runsChanged.emit()
+        self.state.set_paused(run, paused)
 
     def _on_finished(self, run, worker) -> None:
         if worker is not self.worker:
             return
         self.worker = None
         sys.setswitchinterval(self._switch_interval)
-        if run.status in ("training", "paused"):
-            self.state.end_run(run, "stopped")
-        run.seconds_left = None
-        state = self.state
-        state.training, state.paused = False, False
-        state.pausedChanged.emit(False)
-        state.trainingFinished.emit(run)
-        state.runsChanged.emit()
+        self.state.end_run(run, self._ended.status, self._ended.message)

@@ -100,6 +100,7 @@ def dead_pid() -> int:
             "settings this version cannot use",
         ),
         (json.dumps({**record(2), "version": 99}).encode(), "another version"),
+        (json.dumps({**record(2), "status": "winning"}).encode(), "unknown status 'winning'"),
     ],
 )
 def test_a_damaged_run_is_skipped_with_one_sentence_and_the_others_load(tmp_path, damage, words):
@@ -217,3 +218,4 @@ def test_usage_counts_every_file(tmp_path):
     save_run(RunStore(root), 1, 1)
     total = sum(os.path.getsize(p) for p in root.rglob("*") if p.is_file())
     assert RunStore(root).usage() == total > 0
+

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QPoint
 
 from core import recipes
+from explorer.runs import RunStatus
 from explorer.state import AppState
 from explorer.widgets.curve_axes import LrAxis, loss_axis_label, lr_decades
 from explorer.widgets.curve_readout import nearest_run
@@ -31,7 +32,7 @@ def fake_run(state, recipe: str, batches_per_epoch: int, epochs: int, seed: int 
     run.batch_lr.extend(np.full(n, config.lr))
     run.batch_loss_smooth.extend(np.linspace(1.0, 0.1, n))
     run.batch_accuracy_smooth.extend(np.linspace(0.1, 0.95, n))
-    run.status = "completed"
+    run.status = RunStatus.COMPLETED
     state.runsChanged.emit()
     return run
 

@@ -85,12 +85,13 @@ def test_progress_text_fits_any_width(window, qtbot, width):
         epoch, batch, batches, total_batches = 3, 12_345, 60_000, 300_000
 
     window.controller.run = type("R", (), {"samples_per_second": 123_456.0, "seconds_left": 3725.0})()
-    window.state.training = True
+    run = window.state.new_run(window.state.config)  # a run in the list, training: the bar shows its progress
+    assert window.state.training
     bar._on_progress(Event())
     assert bar.full_text == "Epoch 3/5 · batch 12345/60000 · 123,456 samples/s · 1:02:05 left"
     assert bar.text_fits(), bar.text()
     assert bar.text().startswith("Epoch 3/5") or width < 260
-    window.state.training = False
+    window.state.end_run(run, "stopped")
     window.controller.run = None
 
 

@@ -315,3 +315,12 @@ def test_a_run_json_with_any_field_damaged_is_restored_or_skipped_never_a_crash(
             assert len(messages) == 1 and messages[0].startswith("Skipped saved run 1: it ")
         back.close_run_store()
     assert outcomes["skipped"] > 50 and outcomes["restored"] > 10, outcomes
+
+
+def test_the_app_s_run_statuses_are_the_ones_run_json_may_hold():
+    from core import run_files
+    from explorer.runs import RunStatus
+
+    assert {s.value for s in RunStatus} == set(run_files.STATUSES)
+    assert {s.value for s in RunStatus if s.unfinished} == set(run_files.UNFINISHED)
+    assert RunStatus("stopped") == "stopped" and f"{RunStatus.STOPPED}" == "stopped" == str(RunStatus.STOPPED)
