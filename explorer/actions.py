@@ -43,7 +43,7 @@ def ask_report_path(parent) -> str:
 
 
 def _status(window, text: str) -> None:
-    window.state.statusMessage.emit(text)
+    window.state.show_status(text)
 
 
 def _remember(path: str | Path) -> None:

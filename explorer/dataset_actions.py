@@ -94,7 +94,7 @@ class DatasetActions(QObject):
 
     def _on_failed(self, error: str) -> None:
         self._close_dialog()
-        self.control_panel.state.statusMessage.emit(error)
+        self.control_panel.state.show_status(error)
         self.control_panel.show_message(error, "error")
 
     def _on_done(self, folder) -> None:
@@ -103,7 +103,7 @@ class DatasetActions(QObject):
         state = self.control_panel.state
         combo = self.control_panel.dataset_combo
         combo.refresh_known()
-        state.statusMessage.emit(f"{name} downloaded to {folder}.")
+        state.show_status(f"{name} downloaded to {folder}.")
         if combo.is_available(name):
             combo.select_key(name)  # loads it
 

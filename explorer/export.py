@@ -165,7 +165,7 @@ def warn(parent: QWidget | None, text: str) -> None:
     """One plain sentence in a non-blocking message box (tests never wait on it); also on the status bar."""
     state = getattr(parent.window(), "state", None) if parent is not None else None
     if state is not None and hasattr(state, "statusMessage"):
-        state.statusMessage.emit(text)
+        state.show_status(text)
     box = QMessageBox(QMessageBox.Icon.Warning, "MNIST Explorer", text, QMessageBox.StandardButton.Ok, parent)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setModal(False)
@@ -175,7 +175,7 @@ def warn(parent: QWidget | None, text: str) -> None:
 def _report_done(widget: QWidget, written: list[Path]) -> None:
     state = getattr(widget.window(), "state", None)
     if state is not None and hasattr(state, "statusMessage"):
-        state.statusMessage.emit(
+        state.show_status(
             "Exported " + ", ".join(p.name for p in written) + f" to {written[0].parent}"
         )
 

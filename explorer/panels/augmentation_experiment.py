@@ -324,7 +324,7 @@ class RotationExperiment(QGroupBox):
 
     def _on_error(self, message: str) -> None:
         self._end(f"The experiment failed: {message}")
-        self.state.statusMessage.emit(f"The experiment failed: {message}")
+        self.state.show_status(f"The experiment failed: {message}")
 
     def _end(self, text: str) -> None:
         self._active = False

@@ -337,14 +337,14 @@ class ControlPanel(QWidget):
         self.dataset_combo.blockSignals(False)
         self._select_current_dataset()
         self.show_message(error, "error")
-        self.state.statusMessage.emit(error)
+        self.state.show_status(error)
         self._update_buttons()
 
     def _on_dataset_loaded(self, dataset) -> None:
         self._loading_key = None
         self.state.set_dataset(dataset)
         for warning in getattr(dataset, "warnings", []) or []:
-            self.state.statusMessage.emit(warning)
+            self.state.show_status(warning)
 
     def _on_dataset_changed(self, dataset) -> None:
         self._select_current_dataset()

@@ -314,7 +314,7 @@ class DatasetPanel(QWidget):
         self._apply_filter()
 
     def _on_prediction_error(self, text: str) -> None:
-        self.state.statusMessage.emit(f"Could not predict the dataset with this model: {text}")
+        self.state.show_status(f"Could not predict the dataset with this model: {text}")
 
     def _refresh_misclassified_check(self) -> None:
         ready = self.predictions is not None

@@ -184,7 +184,7 @@ class RunsList(QTreeWidget):
         if run is None:
             return
         if self.state.training and run.status in ("training", "paused") and run is self.state.runs[-1]:
-            self.state.statusMessage.emit(f"{run.name} is still training; stop it before removing it.")
+            self.state.show_status(f"{run.name} is still training; stop it before removing it.")
             return
         self.state.remove_run(run)
 
@@ -215,7 +215,7 @@ class RunsList(QTreeWidget):
         except export_files.ExportError as exc:
             export.warn(self, str(exc))
             return []
-        self.state.statusMessage.emit(
+        self.state.show_status(
             f"Exported the metrics of {run.name}: {', '.join(p.name for p in written)}."
         )
         return written
