@@ -22,12 +22,13 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.augment import augment_batch
 from core.config import ConfigError, TrainConfig  # noqa: F401  (ConfigError is part of this module's API)
+from core.events import BatchEvent, EpochEvent  # noqa: F401  (part of this module's API)
 from core.network import (
     Network,
     Workspace,
@@ -43,46 +44,6 @@ from core.threads import BlasThreads
 
 class DivergenceError(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch and batch and suggests a lower learning rate."""
-
-
-@dataclass
-class BatchEvent:
-    epoch: int  # 1-based
-    batch: int  # 1-based, within the epoch
-    batches: int  # batches per epoch
-    loss: float  # this batch's mean data loss (before its update; with dropout, if any; without the L2 term)
-    accuracy: float  # this batch's accuracy (before its update)
-    lr: float  # the learning rate of this batch's update
-    samples_seen: int  # training samples processed since fit_iter began (augmented copies count)
-    elapsed: float  # seconds spent training since fit_iter began (not counting time paused at a yield)
-    total_batches: int  # batches in the whole run
-    running_loss: float = 0.0  # mean loss over this epoch so far
-    running_accuracy: float = 0.0  # accuracy over this epoch so far
-    threads: int = 0  # BLAS threads in force for this batch (core.threads; 0 where no BLAS library is loaded)
-
-
-@dataclass
-class EpochEvent:
-    epoch: int
-    epochs: int
-    train_loss: float  # the running mean over the epoch's batches (weights changing as it goes; with dropout)
-    train_accuracy: float  # likewise
-    test_loss: float | None  # on the full test set with the epoch's final weights; None without a test split
-    test_accuracy: float | None
-    epoch_seconds: float  # training time of this epoch, including the test evaluation
-    elapsed: float  # training time since fit_iter began
-    samples_per_second: float  # training samples per second in this epoch (the test evaluation not counted)
-    network: Network  # a copy: this epoch's weights
-    lr: float = 0.0  # the learning rate of the epoch's last update
-    partial: bool = False  # a run stopped mid-epoch: this epoch's batches so far (`Trainer.stop`)
-    x: float = 0.0  # epochs trained at this event: `epoch` for a whole one, e.g. 1.33 for a partial one
-
-    def as_dict(self) -> dict:
-        """The numbers, for `history` and JSON; a partial epoch also has "x" and "partial": 1."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("network", "partial", "x")}
-        if self.partial:
-            d.update(x=self.x, partial=1)
-        return d
 
 
 class Trainer:
@@ -191,76 +152,32 @@ class Trainer:
         return max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
     def _run(self, blas: BlasThreads, pool):
-        cfg, net = self.config, self.network
-        copies = 3 if cfg.augment == "rashid" else 1
-        n_samples = len(self._x) * copies
+        cfg = self.config
+        n_samples = len(self._x) * (3 if cfg.augment == "rashid" else 1)
         batch_size = min(cfg.batch_size or n_samples, n_samples)
         batches = -(-n_samples // batch_size)
         total = batches * cfg.epochs
         schedule = Schedule(
             cfg.schedule, cfg.lr, batches, total, cfg.lr_decay, cfg.lr_decay_epochs, cfg.lr_min
         )
-        optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
-        optimizer.pool = pool
+        loop = self._buffers(batch_size, pool)
         order_rng = np.random.default_rng(self._order_seed)
         noise_rng = np.random.default_rng(self._noise_seed)
-        ws = Workspace(net.layer_sizes, min(batch_size, _CHUNK), net.dtype, net.use_bias, cfg.dropout > 0)
-        params = net.weights + [b for b in net.biases if b is not None]
-        grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
-        if batch_size > _CHUNK:  # big batches are computed a chunk at a time and their gradients summed
-            grads = [np.empty_like(g) for g in grads]
-        t_buf = np.empty((batch_size, self.n_classes), net.dtype)
-        online_sgd = batch_size == 1 and cfg.optimizer == "sgd"
         step, seen, active = 0, 0, 0.0
         resumed = time.perf_counter()
         for epoch in range(1, cfg.epochs + 1):
-            epoch_start = active
-            loss_sum = correct_sum = 0.0
-            epoch_seen = 0
+            epoch_start, loss_sum, correct_sum, epoch_seen = active, 0.0, 0.0, 0
             for b, (x, y) in enumerate(self._epoch_batches(batch_size, order_rng, noise_rng)):
-                n = len(y)
-                t = np.take(self._target_table, y, axis=0, out=t_buf[:n])
                 lr = schedule(step)
-                with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught just below
-                    if (
-                        online_sgd
-                    ):  # Rashid's online learning: no gradient arrays, one rank-1 update per layer
-                        loss, inputs, deltas, out = loss_and_deltas(
-                            net, x, t, cfg.loss, cfg.dropout, noise_rng, ws, cfg.backprop
-                        )
-                        finite = math.isfinite(loss) and _outer_products_finite(inputs, deltas)
-                        correct = int(out[0].argmax() == y[0])
-                    else:
-                        loss, correct = self._gradients(x, y, t, noise_rng, ws, grads)
-                        finite = math.isfinite(loss) and _finite(grads)
-                if not finite:
-                    raise DivergenceError(_divergence_message(epoch, b + 1, loss, lr))
-                if online_sgd:
-                    sgd_rank_one_update(net.weights, net.biases, inputs, deltas, lr, cfg.l2)
-                else:
-                    optimizer.threads = blas.threads  # the update's elementwise work uses the same cores
-                    optimizer.step(params, grads, lr)
-                step += 1
-                seen += n
-                epoch_seen += n
+                loss, correct = self._train_batch(loop, x, y, lr, noise_rng, blas.threads, (epoch, b + 1))
+                n = len(y)
+                step, seen, epoch_seen = step + 1, seen + n, epoch_seen + n
                 loss_sum += loss * n
                 correct_sum += correct
                 now = time.perf_counter()
                 active += now - resumed
-                yield BatchEvent(
-                    epoch,
-                    b + 1,
-                    batches,
-                    loss,
-                    correct / n,
-                    lr,
-                    seen,
-                    active,
-                    total,
-                    loss_sum / epoch_seen,
-                    correct_sum / epoch_seen,
-                    blas.update(now),
-                )
+                yield BatchEvent(epoch, b + 1, batches, loss, correct / n, lr, seen, active, total,
+                                 loss_sum / epoch_seen, correct_sum / epoch_seen, blas.update(now))  # fmt: skip
                 resumed = time.perf_counter()
                 if self._stop_requested and b + 1 < batches:  # stopped mid-epoch: hand over what it has
                     x = epoch - 1 + (b + 1) / batches
@@ -272,6 +189,42 @@ class Trainer:
             if self._stop_requested:
                 return
             resumed = time.perf_counter()
+
+    def _buffers(self, batch_size: int, pool) -> _Loop:
+        """What every batch reuses: the optimizer, the workspace, the gradient arrays, the targets' buffer."""
+        cfg, net = self.config, self.network
+        optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
+        optimizer.pool = pool
+        ws = Workspace(net.layer_sizes, min(batch_size, _CHUNK), net.dtype, net.use_bias, cfg.dropout > 0)
+        grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
+        if batch_size > _CHUNK:  # big batches are computed a chunk at a time and their gradients summed
+            grads = [np.empty_like(g) for g in grads]
+        return _Loop(optimizer=optimizer, workspace=ws, grads=grads,
+                     params=net.weights + [b for b in net.biases if b is not None],
+                     targets=np.empty((batch_size, self.n_classes), net.dtype),
+                     online_sgd=batch_size == 1 and cfg.optimizer == "sgd")  # fmt: skip
+
+    def _train_batch(self, loop: _Loop, x, y, lr: float, rng, threads: int, where) -> tuple[float, int]:
+        """One update from the batch (x, y): its loss (before the update) and how many it got right. Raises
+        DivergenceError, before the update, if the loss or a gradient is not finite (`where`: epoch, batch)."""
+        cfg, net, ws = self.config, self.network, loop.workspace
+        t = np.take(self._target_table, y, axis=0, out=loop.targets[: len(y)])
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught just below
+            if loop.online_sgd:  # Rashid's online learning: no gradient arrays, one rank-1 update per layer
+                loss, inputs, deltas, out = loss_and_deltas(net, x, t, cfg.loss, cfg.dropout, rng, ws, cfg.backprop)
+                finite = math.isfinite(loss) and _outer_products_finite(inputs, deltas)
+                correct = int(out[0].argmax() == y[0])
+            else:
+                loss, correct = self._gradients(x, y, t, rng, ws, loop.grads)
+                finite = math.isfinite(loss) and _finite(loop.grads)
+        if not finite:
+            raise DivergenceError(_divergence_message(*where, loss, lr))
+        if loop.online_sgd:
+            sgd_rank_one_update(net.weights, net.biases, inputs, deltas, lr, cfg.l2)
+        else:
+            loop.optimizer.threads = threads  # the update's elementwise work uses the BLAS threads' cores
+            loop.optimizer.step(loop.params, loop.grads, lr)
+        return loss, correct
 
     def _end_epoch(self, epoch, loss_sum, correct_sum, seen, epoch_start, active, resumed, lr, x=None):
         """The epoch's EpochEvent, appended to the history: the running train figures over its `seen` samples,
@@ -367,6 +320,18 @@ class Trainer:
             y = np.repeat(self._y[idx], copies) if copies > 1 else self._y[idx]
             for lo in range(0, len(x), batch_size):
                 yield x[lo : lo + batch_size], y[lo : lo + batch_size]
+
+
+@dataclass
+class _Loop:
+    """The training loop's reused objects (`Trainer._buffers`)."""
+
+    optimizer: object
+    workspace: Workspace
+    grads: list
+    params: list
+    targets: np.ndarray
+    online_sgd: bool
 
 
 _AUGMENT_CHUNK = 512  # records augmented per call
