@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,52 +40,23 @@ def _axpy(a: float, x: np.ndarray, y: np.ndarray, tmp: np.ndarray) -> None:
     y += tmp
 
 
-PARALLEL_MIN = 65_536  # elements: smaller arrays are updated in one piece (a hand-off costs ~20 us)
-
-
-def _blocks(arrays: tuple[np.ndarray, ...], parts: int):
-    """The same row blocks (axis 0) of same-shaped arrays: views, so an update in place reaches the arrays."""
-    rows = len(arrays[0])
-    bounds = [rows * k // parts for k in range(parts + 1)]
-    return [tuple(a[lo:hi] for a in arrays) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
-
-
-def run_in_blocks(update, jobs: list[tuple[np.ndarray, ...]], threads: int, pool: Executor | None) -> None:
-    """update(*job) for every job; with a `pool`, a big job's arrays are cut into `threads` row blocks updated at
-    once, one on the calling thread and the others in the pool.
-
-    The updates are elementwise, so a block is independent of the others; NumPy releases the GIL inside each
-    ufunc, so the blocks run on separate cores."""
-    for job in jobs:
-        if pool is None or threads < 2 or job[0].size < PARALLEL_MIN or job[0].ndim == 0:
-            update(*job)
-            continue
-        *others, mine = _blocks(job, threads)
-        pending = [pool.submit(update, *block) for block in others]
-        update(*mine)
-        for future in pending:
-            future.result()
-
-
 class Optimizer(ABC):
     """Base class: `step(params, grads, lr)` updates each array of `params` in place.
 
-    A subclass gives its per-parameter state (`_state_arrays`, zeros, made on the first step) and the elementwise
-    update of one parameter (`_update(p, g, *state)`, reading the step's scalars from `self`). `threads` (set by
-    the trainer to its BLAS thread count) splits big parameters into row blocks updated in parallel by `pool`
-    (an executor the trainer owns for the run; None: one piece on the calling thread)."""
+    A subclass says how many state arrays each parameter needs (`n_state`, zeros, made on the first step; a
+    scratch buffer included) and gives the elementwise update of one parameter (`_update(p, g, *state)`, reading
+    the step's scalars from `self`). (Splitting big parameters into blocks updated on two threads was tried: on
+    two cores it was 10% slower, as OpenBLAS's threads still spin on the second core after each product.)"""
 
     n_state = 1  # state arrays per parameter (a scratch buffer included)
-    threads = 1
-    pool: Executor | None = None
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         """Apply one update with learning rate `lr`."""
         if getattr(self, "_state", None) is None:
             self._state = [tuple(np.zeros_like(p) for _ in range(self.n_state)) for p in params]
         self._prepare(lr)
-        jobs = [(p, g, *state) for p, g, state in zip(params, grads, self._state, strict=True)]
-        run_in_blocks(self._update, jobs, self.threads, self.pool)
+        for p, g, state in zip(params, grads, self._state, strict=True):
+            self._update(p, g, *state)
 
     def _prepare(self, lr: float) -> None:
         """Set this step's scalars (the learning rate, Adam's bias correction) before the updates run."""

@@ -112,13 +112,29 @@ def others_load(before: CpuSample, after: CpuSample) -> float | None:
 
 
 def runnable_others() -> float:
-    """A start-up guess, before any interval has passed: runnable tasks on the machine now, less this one."""
+    """A start-up guess, before any interval has passed: runnable tasks on the machine now, less this process's
+    own (the app's GUI thread may be painting as a run starts: it is not another program)."""
     try:
         with open("/proc/loadavg") as f:
             running = int(f.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return 0.0
-    return max(0, running - 1)
+    return max(0, running - _own_running_threads())
+
+
+def _own_running_threads() -> int:
+    """This process's threads that are running or runnable now (state R in /proc/self/task/*/stat); at least 1."""
+    own = 0
+    try:
+        for task in os.scandir("/proc/self/task"):
+            try:
+                with open(f"{task.path}/stat") as f:
+                    own += f.read().rpartition(")")[2].split()[0] == "R"
+            except (OSError, IndexError):
+                continue
+    except OSError:
+        pass
+    return max(own, 1)
 
 
 class BlasThreads:

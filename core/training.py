@@ -18,10 +18,8 @@ the same weights and curves.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,12 +135,8 @@ class Trainer:
         the generator): `network` then holds the weights after the last completed batch. Raises DivergenceError if
         the loss or a gradient becomes NaN or infinite; `network` then holds the last good weights.
         """
-        # the optimizer's helper threads live as long as the run (ThreadPoolExecutor starts them on first use)
-        with (
-            BlasThreads(self._largest_product(), self.config.threads, self.reserve_cores) as blas,
-            ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="optimizer") as pool,
-        ):
-            yield from self._run(blas, pool)
+        with BlasThreads(self._largest_product(), self.config.threads, self.reserve_cores) as blas:
+            yield from self._run(blas)
 
     def _largest_product(self) -> int:
         """Multiply-adds in a batch's largest matrix product: what decides whether BLAS threads can pay."""
@@ -151,7 +145,7 @@ class Trainer:
         sizes = self.network.layer_sizes
         return max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
-    def _run(self, blas: BlasThreads, pool):
+    def _run(self, blas: BlasThreads):
         cfg = self.config
         n_samples = len(self._x) * (3 if cfg.augment == "rashid" else 1)
         batch_size = min(cfg.batch_size or n_samples, n_samples)
@@ -160,7 +154,7 @@ class Trainer:
         schedule = Schedule(
             cfg.schedule, cfg.lr, batches, total, cfg.lr_decay, cfg.lr_decay_epochs, cfg.lr_min
         )
-        loop = self._buffers(batch_size, pool)
+        loop = self._buffers(batch_size)
         order_rng = np.random.default_rng(self._order_seed)
         noise_rng = np.random.default_rng(self._noise_seed)
         step, seen, active = 0, 0, 0.0
@@ -169,7 +163,7 @@ class Trainer:
             epoch_start, loss_sum, correct_sum, epoch_seen = active, 0.0, 0.0, 0
             for b, (x, y) in enumerate(self._epoch_batches(batch_size, order_rng, noise_rng)):
                 lr = schedule(step)
-                loss, correct = self._train_batch(loop, x, y, lr, noise_rng, blas.threads, (epoch, b + 1))
+                loss, correct = self._train_batch(loop, x, y, lr, noise_rng, (epoch, b + 1))
                 n = len(y)
                 step, seen, epoch_seen = step + 1, seen + n, epoch_seen + n
                 loss_sum += loss * n
@@ -190,11 +184,10 @@ class Trainer:
                 return
             resumed = time.perf_counter()
 
-    def _buffers(self, batch_size: int, pool) -> _Loop:
+    def _buffers(self, batch_size: int) -> _Loop:
         """What every batch reuses: the optimizer, the workspace, the gradient arrays, the targets' buffer."""
         cfg, net = self.config, self.network
         optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
-        optimizer.pool = pool
         ws = Workspace(net.layer_sizes, min(batch_size, _CHUNK), net.dtype, net.use_bias, cfg.dropout > 0)
         grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
         if batch_size > _CHUNK:  # big batches are computed a chunk at a time and their gradients summed
@@ -204,7 +197,7 @@ class Trainer:
                      targets=np.empty((batch_size, self.n_classes), net.dtype),
                      online_sgd=batch_size == 1 and cfg.optimizer == "sgd")  # fmt: skip
 
-    def _train_batch(self, loop: _Loop, x, y, lr: float, rng, threads: int, where) -> tuple[float, int]:
+    def _train_batch(self, loop: _Loop, x, y, lr: float, rng, where) -> tuple[float, int]:
         """One update from the batch (x, y): its loss (before the update) and how many it got right. Raises
         DivergenceError, before the update, if the loss or a gradient is not finite (`where`: epoch, batch)."""
         cfg, net, ws = self.config, self.network, loop.workspace
@@ -222,7 +215,6 @@ class Trainer:
         if loop.online_sgd:
             sgd_rank_one_update(net.weights, net.biases, inputs, deltas, lr, cfg.l2)
         else:
-            loop.optimizer.threads = threads  # the update's elementwise work uses the BLAS threads' cores
             loop.optimizer.step(loop.params, loop.grads, lr)
         return loss, correct
 

@@ -1,13 +1,10 @@
 """One or two steps of each optimizer, and each schedule's learning rate, against numbers worked out by hand from the
 textbook (Keras) formulas. Example: w = (1, -2), first gradient g = (0.5, -0.1), second g = (0.2, 0.3), lr = 0.1."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pytest
 
 from core.optimizers import (
-    OPTIMIZERS,
     SGD,
     Adam,
     Momentum,
@@ -133,26 +130,3 @@ def test_rank_one_sgd_update_equals_sgd_on_the_outer_product(dtype):
     v = w.copy()
     sgd_rank_one_update([v], [None], [a], [d], 0.0)  # lr 0: unchanged, and no bias is fine
     np.testing.assert_array_equal(v, w)
-
-
-@pytest.mark.parametrize("name", OPTIMIZERS)
-def test_updating_big_parameters_in_parallel_blocks_gives_the_same_numbers(name):
-    from core.optimizers import PARALLEL_MIN
-
-    rng = np.random.default_rng(3)
-    shapes = [(301, 400), (400,), (400, 10)]  # the first is big enough to be split; 301 rows: uneven blocks
-    assert PARALLEL_MIN <= 301 * 400
-    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    results = {}
-    with ThreadPoolExecutor(2) as pool:
-        for threads in (1, 3):
-            params = [p.copy() for p in start]
-            opt = make_optimizer(name)
-            opt.threads, opt.pool = threads, pool if threads > 1 else None
-            for step in range(4):
-                grads = [np.random.default_rng(step).standard_normal(s).astype(np.float32) for s in shapes]
-                opt.step(params, grads, 0.01)
-            results[threads] = params
-    for single, blocked in zip(results[1], results[3], strict=True):
-        np.testing.assert_array_equal(single, blocked)  # elementwise updates: bit for bit the same
-    assert not np.array_equal(results[1][0], start[0])

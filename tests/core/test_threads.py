@@ -142,3 +142,25 @@ def test_batch_events_report_the_threads_in_force(monkeypatch, two_blas_threads)
     first = next(events)
     assert isinstance(first, BatchEvent) and first.threads == 1
     events.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_start_up_guess_does_not_count_this_process_s_own_busy_threads():
+    import threading
+
+    stop = threading.Event()
+    a = np.ones((400, 400), np.float32)
+
+    def work():  # a busy thread of our own, as the app's GUI thread painting while a run starts
+        while not stop.is_set():
+            a @ a
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        seen = [threads._own_running_threads() for _ in range(200)]
+    finally:
+        stop.set()
+        worker.join()
+    assert max(seen) >= 2  # both threads were seen running, and both are ours
+    assert all(n >= 1 for n in seen)
