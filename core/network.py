@@ -51,6 +51,7 @@ def expit(z, out=None):
         from scipy.special import expit as _scipy_expit
     return _scipy_expit(z, out=out)
 
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky-relu")
 OUTPUTS = ("softmax", "sigmoid")
 LOSSES = ("cross-entropy", "mse")
@@ -255,7 +256,7 @@ def grads_from_deltas(net: Network, inputs, deltas, l2=0.0, workspace=None):
     for i, (a, d) in enumerate(zip(inputs, deltas, strict=True)):
         np.matmul(a.T, d, out=ws.grads_W[i])
         if l2 > 0:
-            _axpy(l2, net.weights[i], ws.grads_W[i])
+            ws.grads_W[i] += l2 * net.weights[i]  # NumPy, not BLAS axpy, which OpenBLAS spreads over threads at a loss
         if net.biases[i] is not None:
             np.sum(d, axis=0, out=ws.grads_b[i])
     return ws.grads_W, ws.grads_b
@@ -384,11 +385,6 @@ def _output_loss_delta(z, targets, output, loss, out, delta) -> float:
             delta *= z
     delta *= 1.0 / n
     return value / n
-
-
-def _axpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y += a * x (NumPy, not BLAS axpy, which OpenBLAS spreads over threads at a loss)."""
-    y += a * x
 
 
 def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 4096):

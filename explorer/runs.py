@@ -143,6 +143,18 @@ class RunStatus(str, Enum):
 
 
 @dataclass
+class TrainRequest:
+    """A run someone wants trained; `run` (or `refusal`) is filled in by the training controller."""
+
+    config: Any  # core.training.TrainConfig
+    name: str | None = None  # None: the next "run N"
+    network: Any = None  # continue from these weights
+    parent_run: Any = None  # the run it continues, if any
+    run: Any = None  # the Run started for it
+    refusal: str = ""  # why it was not started
+
+
+@dataclass
 class Run:
     """One training run: its settings, its curves, and its per-epoch weights."""
 

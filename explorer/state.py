@@ -20,8 +20,6 @@ a run shows it too. The ticks are saved with the runs: the next launch shows the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -32,25 +30,14 @@ from explorer.runs import (
     GrowingArray,
     Run,
     RunStatus,
+    TrainRequest,
     new_curve_points,
     restored_run,
     run_colour,
     run_record,
 )
 
-__all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run", "RunStatus", "TrainRequest"]
-
-
-@dataclass
-class TrainRequest:
-    """A run someone wants trained; `run` (or `refusal`) is filled in by the training controller."""
-
-    config: Any  # core.training.TrainConfig
-    name: str | None = None  # None: the next "run N"
-    network: Any = None  # continue from these weights
-    parent_run: Any = None  # the run it continues, if any
-    run: Any = None  # the Run started for it
-    refusal: str = ""  # why it was not started
+__all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run", "RunStatus"]
 
 
 class AppState(QObject):

@@ -91,6 +91,38 @@ def train_chunks(
     yield from _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start)
 
 
+class _BatchRows:
+    """The batches since the last hand-over, with the smoothed values the curves draw, and the clock that gives
+    the speed and the time left (on the training clock)."""
+
+    def __init__(self, n_test: int):
+        self.rows: list[tuple[float, float, float, float, float, float]] = []
+        self.clock = TimeLeft(n_test)
+        self.last = None  # the newest BatchEvent
+        self._smooth_loss = self._smooth_accuracy = None
+
+    def add(self, event, now: float) -> None:
+        self.last = event
+        if self._smooth_loss is None:
+            span = smoothing_span(event.batches)
+            self._smooth_loss, self._smooth_accuracy = Smoother(span), Smoother(span)
+        x = event.epoch - 1 + event.batch / event.batches
+        self.rows.append((x, event.loss, event.accuracy, event.lr, self._smooth_loss(event.loss),
+                          self._smooth_accuracy(event.accuracy)))  # fmt: skip
+        self.clock.batch(now, event.samples_seen)
+
+    def chunk(self, now: float) -> BatchChunk:
+        arr = np.asarray(self.rows, dtype=np.float64).reshape(-1, 6)
+        self.rows.clear()
+        last = self.last
+        done_batches = (last.epoch - 1) * last.batches + last.batch
+        epochs = -(-last.total_batches // max(1, last.batches))
+        left = self.clock.seconds_left(last.total_batches - done_batches, last.samples_seen / max(1, done_batches),
+                                       epochs - done_batches // max(1, last.batches))  # fmt: skip
+        return BatchChunk(*arr.T, last=last, samples_per_second=self.clock.samples_per_second, seconds_left=left,
+                          active_seconds=now)  # fmt: skip
+
+
 def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
     from core.threads import GUI_RESERVE
     from core.training import BatchEvent, DivergenceError, Trainer
@@ -109,51 +141,30 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
     try:
         # fit_iter() sets the BLAS threads (config.threads, or the free cores less the GUI thread's share)
         trainer = Trainer(config, dataset, network, reserve_cores=GUI_RESERVE)
-        rows: list[tuple[float, float, float, float, float, float]] = []
-        smooth_loss = smooth_acc = None
-        clock = TimeLeft(getattr(dataset, "n_test", 0))  # samples/s and time left, on the training clock
-        last = finished = None
+        batches = _BatchRows(getattr(dataset, "n_test", 0))
+        finished = None
         last_emit = time.perf_counter()
-
-        def chunk() -> BatchChunk:
-            arr = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
-            rows.clear()
-            done_batches = (last.epoch - 1) * last.batches + last.batch
-            epochs = -(-last.total_batches // max(1, last.batches))
-            left = clock.seconds_left(last.total_batches - done_batches, last.samples_seen / max(1, done_batches),
-                                      epochs - done_batches // max(1, last.batches))  # fmt: skip
-            return BatchChunk(*arr.T, last=last, samples_per_second=clock.samples_per_second, seconds_left=left,
-                              active_seconds=active())  # fmt: skip
-
         iterator = trainer.fit_iter()
         for event in iterator:
             if isinstance(event, BatchEvent):
-                last = event
-                if smooth_loss is None:
-                    span = smoothing_span(event.batches)
-                    smooth_loss, smooth_acc = Smoother(span), Smoother(span)
-                x = event.epoch - 1 + event.batch / event.batches
-                rows.append((x, event.loss, event.accuracy, event.lr, smooth_loss(event.loss),
-                             smooth_acc(event.accuracy)))  # fmt: skip
-                clock.batch(active(), event.samples_seen)
+                batches.add(event, active())
                 if time.perf_counter() - last_emit >= UPDATE_INTERVAL:
-                    yield from handover(chunk())
+                    yield from handover(batches.chunk(active()))
                     last_emit = time.perf_counter()
             else:  # EpochEvent, delivered right away; a stopped run's last one is its partial epoch
-                clock.epoch_end()
-                if rows:
-                    yield from handover(chunk())
+                batches.clock.epoch_end()
+                if batches.rows:
+                    yield from handover(batches.chunk(active()))
                 model = model_for_epoch(event.network, trainer, config, dataset)
                 yield from handover(EpochDone(event, model, {}, active()))
-                finished = event
-                last_emit = time.perf_counter()
+                finished, last_emit = event, time.perf_counter()
             if stop.is_set():
                 if fast_stop.is_set():  # quitting: no partial epoch, end now
                     break
                 trainer.stop()  # the core ends after this batch and hands over the partial epoch
         iterator.close()  # the core's generator may hold resources (thread limits): release them now
-        if rows:
-            yield from handover(chunk())
+        if batches.rows:
+            yield from handover(batches.chunk(active()))
         whole = finished is not None and not finished.partial and finished.epoch == finished.epochs
         yield RunEnded("completed" if whole else "stopped")
     except DivergenceError as exc:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from core import augment as core_augment
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
-from explorer.state import TrainRequest
+from explorer.runs import TrainRequest
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
 IDLE_TEXT = (

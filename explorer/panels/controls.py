@@ -25,7 +25,7 @@ from core import datasets, recipes
 from core.network import ACTIVATIONS
 from core.training import ConfigError, TrainConfig
 from explorer.jobs import JobRunner
-from explorer.state import TrainRequest
+from explorer.runs import TrainRequest
 from explorer.widgets.config_fields import (
     OUTPUT_LOSS_PAIRS,
     TIPS,

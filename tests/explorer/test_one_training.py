@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from explorer.state import TrainRequest
+from explorer.runs import TrainRequest
 from tests.explorer.gui_helpers import find, open_window, quick_settings, wait_batches, wait_finished
 
 LONG = 20_000  # images in a run (of LONG_EPOCHS) that is still training when the test presses the next thing
