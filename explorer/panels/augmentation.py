@@ -29,10 +29,22 @@ from explorer.panels.augmentation_layout import (
     picker_rows,
 )
 from explorer.widgets.batch_preview import to_display
+from explorer.widgets.tab_caption import TabCaption
 
 RENDER_DELAY_MS = (
     30  # the slider's renders wait this long for the next move, so only the latest angle renders
 )
+
+
+def describe(config) -> str:
+    """The tab's first line: what it shows, and what the training does to its images now."""
+    if config is None or config.augment == "off" or not config.rotate:
+        now = "training uses the images as they are"
+    elif config.augment == "rashid":
+        now = f"training adds each image turned by +{config.rotate:g}° and −{config.rotate:g}° (Rashid's scheme)"
+    else:
+        now = f"training turns each image by a new random angle within ±{config.rotate:g}° every epoch"
+    return f"Augmentation: how rotation changes a digit, and whether it helps the network; {now}."
 
 
 class AugmentationPanel(QWidget):
@@ -87,8 +99,10 @@ class AugmentationPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([760, 440])
+        self.caption = TabCaption(self, "augmentationCaption", describe(None))
         layout = QGridLayout(self)
-        layout.addWidget(splitter, 0, 0)
+        layout.addWidget(self.caption, 0, 0)
+        layout.addWidget(splitter, 1, 0)
 
         self.angle_slider.valueChanged.connect(self._schedule_render)
         self.order_spin.valueChanged.connect(self._schedule_render)
@@ -243,6 +257,7 @@ class AugmentationPanel(QWidget):
         enabled = config is not None
         self.mode_combo.setEnabled(enabled)
         self.degrees_spin.setEnabled(enabled)
+        self.caption.setText(describe(config))
         if config is None:
             return
         mode = config.augment if config.augment in dict(MODES) else "off"

@@ -8,6 +8,11 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from explorer.widgets.curves import TrainingCurves
 from explorer.widgets.runs_list import RunsDiskUsage, RunsList
+from explorer.widgets.tab_caption import TabCaption
+
+CAPTION = (
+    "Training: the loss, accuracy and learning rate of the ticked runs, per batch and per epoch, on the same axes"
+)
 
 
 class TrainingPanel(QWidget):
@@ -34,8 +39,10 @@ class TrainingPanel(QWidget):
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([600, 150])
+        self.caption = TabCaption(self, "trainingCaption", CAPTION)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.caption)
         layout.addWidget(self.splitter)
 
 

@@ -286,3 +286,17 @@ def test_quitting_while_panels_compute_prints_nothing(tmp_path):
     assert result.stdout.strip() == "quit cleanly"
     noise = [line for line in result.stderr.splitlines() if "propagateSizeHints" not in line]
     assert noise == []
+
+
+def test_every_tab_says_what_it_shows_in_its_first_line(window):
+    from explorer.widgets.tab_caption import TabCaption
+
+    for index in range(window.tabs.count()):
+        panel = window.tabs.widget(index)
+        captions = panel.findChildren(TabCaption)
+        assert captions and captions[0].text(), window.tabs.tabText(index)
+        assert captions[0].text().startswith(window.tabs.tabText(index).replace("&", "").split()[0])
+    augmentation = find(window, "augmentationCaption")
+    assert "as they are" in augmentation.text()
+    find(window, "rotationSpin").setValue(15)  # the control panel's Rotation: random angles within ±15°
+    assert "±15°" in augmentation.text()
