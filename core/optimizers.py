@@ -96,15 +96,9 @@ class RMSprop(Optimizer):
     n_state = 2  # mean square, scratch
 
     def _update(self, p, g, v, tmp):
-        np.multiply(g, g, out=tmp)  # v += (1 - rho) (g^2 - v), which is rho v + (1 - rho) g^2
-        tmp -= v
-        tmp *= 1.0 - self.rho
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += self.eps
-        np.divide(g, tmp, out=tmp)
-        tmp *= self.lr
-        p -= tmp
+        np.multiply(g, g, out=tmp)
+        _move_towards(v, tmp, 1.0 - self.rho, tmp)  # v = rho v + (1 - rho) g^2
+        _normalised_step(p, g, v, self.eps, self.lr, tmp)
 
 
 @dataclass
@@ -120,19 +114,27 @@ class Adam(Optimizer):
         self.alpha = lr * math.sqrt(1.0 - self.beta2**self.t) / (1.0 - self.beta1**self.t)
 
     def _update(self, p, g, m, v, tmp):
-        b1, b2 = self.beta1, self.beta2
-        np.subtract(g, m, out=tmp)  # m += (1 - b1) (g - m)
-        tmp *= 1.0 - b1
-        m += tmp
-        np.multiply(g, g, out=tmp)  # v += (1 - b2) (g^2 - v)
-        tmp -= v
-        tmp *= 1.0 - b2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.alpha
-        p -= tmp
+        _move_towards(m, g, 1.0 - self.beta1, tmp)  # m = b1 m + (1 - b1) g
+        np.multiply(g, g, out=tmp)
+        _move_towards(v, tmp, 1.0 - self.beta2, tmp)  # v = b2 v + (1 - b2) g^2
+        _normalised_step(p, m, v, self.eps, self.alpha, tmp)
+
+
+def _move_towards(avg, value, rate: float, tmp) -> None:
+    """avg += rate (value - avg) in place, the moving average's step, through the scratch array `tmp` (which may
+    be `value` itself)."""
+    np.subtract(value, avg, out=tmp)
+    tmp *= rate
+    avg += tmp
+
+
+def _normalised_step(p, direction, mean_square, eps: float, size: float, tmp) -> None:
+    """p -= size * direction / (sqrt(mean_square) + eps), through the scratch array `tmp`."""
+    np.sqrt(mean_square, out=tmp)
+    tmp += eps
+    np.divide(direction, tmp, out=tmp)
+    tmp *= size
+    p -= tmp
 
 
 _GER = {}  # BLAS ger by dtype (looking it up costs as much as a small update)
