@@ -58,17 +58,8 @@ def _label(value: float, step: float) -> str:
     return f"{value:.{min(decimals, 6)}f}"
 
 
-def _panel(painter: QPainter, rect: QRectF, title: str, series: dict, legend_top: bool) -> None:
-    painter.setPen(TEXT)
-    painter.setFont(_font(17))
-    painter.drawText(QRectF(rect.left(), rect.top(), rect.width(), 30), Qt.AlignmentFlag.AlignCenter, title)
-    plot = QRectF(rect.left() + 62, rect.top() + 40, rect.width() - 80, rect.height() - 90)
-    points = [p for pts in series.values() for p in pts]
-    if not points:
-        painter.setFont(_font(14))
-        painter.setPen(QColor("#666666"))
-        painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No per-epoch history in this model")
-        return
+def _ticks(points: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """The epoch ticks (one per whole epoch when there are few) and the value ticks, padded around the data."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     x_ticks = nice_ticks(min(xs), max(xs), 8) if max(xs) > min(xs) else [min(xs) - 1, min(xs), min(xs) + 1]
     if max(xs) - min(xs) < 8:  # few epochs: one tick per whole epoch
@@ -77,19 +68,31 @@ def _panel(painter: QPainter, rect: QRectF, title: str, series: dict, legend_top
             x_ticks = [x_ticks[0] - 1, x_ticks[0], x_ticks[0] + 1]
     span = max(ys) - min(ys)
     pad = span * 0.08 if span > 0 else max(abs(max(ys)) * 0.05, 0.01)
-    y_ticks = nice_ticks(min(ys) - pad, max(ys) + pad, 6)
-    x0, x1, y0, y1 = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+    return x_ticks, nice_ticks(min(ys) - pad, max(ys) + pad, 6)
 
-    def at(x: float, y: float) -> QPointF:
+
+class _Frame:
+    """Maps (epoch, value) to the plot rectangle's pixels, the ticks' first and last values at its edges."""
+
+    def __init__(self, plot: QRectF, x_ticks: list[float], y_ticks: list[float]):
+        self.plot, self.x_ticks, self.y_ticks = plot, x_ticks, y_ticks
+        self.x0, self.x1, self.y0, self.y1 = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+
+    def at(self, x: float, y: float) -> QPointF:
+        plot = self.plot
         return QPointF(
-            plot.left() + (x - x0) / (x1 - x0) * plot.width(),
-            plot.bottom() - (y - y0) / (y1 - y0) * plot.height(),
+            plot.left() + (x - self.x0) / (self.x1 - self.x0) * plot.width(),
+            plot.bottom() - (y - self.y0) / (self.y1 - self.y0) * plot.height(),
         )
 
+
+def _draw_axes(painter: QPainter, rect: QRectF, frame: _Frame) -> None:
+    """Grid lines, tick labels on both axes, the plot's border and the "epoch" title."""
+    plot, x_ticks, y_ticks = frame.plot, frame.x_ticks, frame.y_ticks
     painter.setFont(_font(12))
     y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     for y in y_ticks:
-        p = at(x0, y)
+        p = frame.at(frame.x0, y)
         painter.setPen(QPen(GRID, 1))
         painter.drawLine(QPointF(plot.left(), p.y()), QPointF(plot.right(), p.y()))
         painter.setPen(TEXT)
@@ -100,7 +103,7 @@ def _panel(painter: QPainter, rect: QRectF, title: str, series: dict, legend_top
         )
     x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
     for x in x_ticks:
-        p = at(x, y0)
+        p = frame.at(x, frame.y0)
         painter.setPen(QPen(GRID, 1))
         painter.drawLine(QPointF(p.x(), plot.top()), QPointF(p.x(), plot.bottom()))
         painter.setPen(TEXT)
@@ -114,26 +117,36 @@ def _panel(painter: QPainter, rect: QRectF, title: str, series: dict, legend_top
         QRectF(plot.left(), plot.bottom() + 24, plot.width(), 20), Qt.AlignmentFlag.AlignCenter, "epoch"
     )
 
-    painter.setClipRect(plot.adjusted(-4, -4, 4, 4))
+
+def _split_pen(split: str) -> QPen:
+    """Train dashed, test solid, each in its colour."""
+    return QPen(COLOURS[split], 2.2, Qt.PenStyle.DashLine if split == "train" else Qt.PenStyle.SolidLine)
+
+
+def _draw_series(painter: QPainter, frame: _Frame, series: dict) -> None:
+    """Each split's line with a dot per epoch, clipped to the plot."""
+    painter.setClipRect(frame.plot.adjusted(-4, -4, 4, 4))
     for split, pts in series.items():
         if not pts:
             continue
-        colour = COLOURS[split]
-        pen = QPen(colour, 2.2, Qt.PenStyle.DashLine if split == "train" else Qt.PenStyle.SolidLine)
+        pen = _split_pen(split)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        path = QPainterPath(at(*pts[0]))
+        path = QPainterPath(frame.at(*pts[0]))
         for p in pts[1:]:
-            path.lineTo(at(*p))
+            path.lineTo(frame.at(*p))
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
+        painter.setBrush(COLOURS[split])
         for p in pts:
-            painter.drawEllipse(at(*p), 3.5, 3.5)
+            painter.drawEllipse(frame.at(*p), 3.5, 3.5)
     painter.setClipping(False)
 
-    # legend in a corner the curves leave free: top right for loss (falls), bottom right for accuracy (rises)
+
+def _draw_legend(painter: QPainter, plot: QRectF, legend_top: bool) -> None:
+    """The legend in a corner the curves leave free: top right for loss (falls), bottom right for accuracy
+    (rises)."""
     box = QRectF(plot.right() - 100, plot.top() + 8 if legend_top else plot.bottom() - 56, 92, 48)
     painter.setPen(QPen(GRID, 1))
     painter.setBrush(QColor(255, 255, 255, 230))
@@ -141,11 +154,28 @@ def _panel(painter: QPainter, rect: QRectF, title: str, series: dict, legend_top
     painter.setFont(_font(12))
     for row, split in enumerate(COLOURS):
         y = box.top() + 14 + row * 20
-        pen = QPen(COLOURS[split], 2.2, Qt.PenStyle.DashLine if split == "train" else Qt.PenStyle.SolidLine)
-        painter.setPen(pen)
+        painter.setPen(_split_pen(split))
         painter.drawLine(QPointF(box.left() + 8, y), QPointF(box.left() + 38, y))
         painter.setPen(TEXT)
         painter.drawText(QRectF(box.left() + 44, y - 9, 48, 18), Qt.AlignmentFlag.AlignVCenter, split)
+
+
+def _panel(painter: QPainter, rect: QRectF, title: str, series: dict, legend_top: bool) -> None:
+    """One panel: its title, axes, curves and legend (or a note when the model has no history)."""
+    painter.setPen(TEXT)
+    painter.setFont(_font(17))
+    painter.drawText(QRectF(rect.left(), rect.top(), rect.width(), 30), Qt.AlignmentFlag.AlignCenter, title)
+    plot = QRectF(rect.left() + 62, rect.top() + 40, rect.width() - 80, rect.height() - 90)
+    points = [p for pts in series.values() for p in pts]
+    if not points:
+        painter.setFont(_font(14))
+        painter.setPen(QColor("#666666"))
+        painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No per-epoch history in this model")
+        return
+    frame = _Frame(plot, *_ticks(points))
+    _draw_axes(painter, rect, frame)
+    _draw_series(painter, frame, series)
+    _draw_legend(painter, plot, legend_top)
 
 
 def paint_curves(device: QPaintDevice, history: list[dict], width: int, height: int) -> None:

@@ -8,43 +8,24 @@ scaling, momentum, ...) are kept. Datasets load on a `JobRunner`; training runs 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
 
 from core import datasets, recipes
-from core.network import ACTIVATIONS
+from core.readers import N_PIXELS
 from core.training import ConfigError, TrainConfig
 from explorer.jobs import JobRunner
-from explorer.runs import TrainRequest
+from explorer.panels.controls_layout import lay_out
+from explorer.state import TrainRequest
 from explorer.widgets.config_fields import (
-    OUTPUT_LOSS_PAIRS,
-    TIPS,
-    LearningRateSpin,
     closest_recipe,
-    compact,
     config_from_fields,
     format_hidden,
-    make_combo,
-    make_spin,
     matches_recipe,
     parse_hidden,
 )
-from explorer.widgets.dataset_combo import DatasetCombo
-from explorer.widgets.training_status import TrainingStatus
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 DEFAULT_RECIPE = "keras-dense512"
-MESSAGE_LINES = 3  # the hint and error line under the settings: lines of room, kept while empty
 
 
 class ControlPanel(QWidget):
@@ -72,81 +53,8 @@ class ControlPanel(QWidget):
 
     # --- layout ----------------------------------------------------------------------------------------------
     def _build(self) -> None:
-        combo, spin = make_combo, make_spin
-        self.dataset_combo = DatasetCombo()
-        compact(self.dataset_combo)
-        self.recipe_combo = combo("recipeCombo", [(n, n) for n in recipes.names()], TIPS["recipe"])
-        self.hidden_edit = QLineEdit(
-            objectName="hiddenLayersEdit", toolTip=TIPS["hidden"], placeholderText="512"
-        )
-        self.activation_combo = combo("activationCombo", [(a, a) for a in ACTIVATIONS], TIPS["activation"])
-        self.output_combo = combo(
-            "outputCombo", [(f"{o}|{lo}", text) for o, lo, text in OUTPUT_LOSS_PAIRS], TIPS["output"]
-        )
-        self.optimizer_combo = combo("optimizerCombo", [(o, o) for o in OPTIMIZERS], TIPS["optimizer"])
-        self.lr_spin = LearningRateSpin()
-        self.lr_spin.setObjectName("learningRateSpin")
-        self.lr_spin.setToolTip(TIPS["lr"])
-        self.batch_spin = spin("batchSizeSpin", 0, 60_000, TIPS["batch"], special="all (full batch)")
-        self.epochs_spin = spin("epochsSpin", 1, 1000, TIPS["epochs"])
-        self.limit_spin = spin("trainLimitSpin", 0, 1_000_000, TIPS["limit"], step=1000, special="all")
-        self.rotation_spin = spin("rotationSpin", 0, 45, TIPS["rotation"], special="off", suffix="°")
-        self.seed_spin = spin("seedSpin", 0, 2**31 - 1, TIPS["seed"])
-        self.continue_check = QCheckBox("Continue from the selected run", objectName="continueCheck")
-        self.continue_check.setToolTip(TIPS["continue"])
-        self.continue_check.setEnabled(False)
-
-        self.message = QLabel(objectName="configMessage", wordWrap=True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Its room is kept whether or not it holds a hint, so the Train button under it never moves.
-        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.message.setFixedHeight(MESSAGE_LINES * self.message.fontMetrics().lineSpacing() + 4)
-
-        self.train_button = QPushButton("Train", objectName="trainButton")
-        self.train_button.setToolTip(
-            "Start a new run with these settings (Ctrl+T). It is added to the runs list."
-        )
-        self.train_button.setDefault(True)
-        self.pause_button = QPushButton("Pause", objectName="pauseButton", enabled=False)
-        self.pause_button.setToolTip("Pause the run after the current batch, or resume it (Space).")
-        self.stop_button = QPushButton("Stop", objectName="stopButton", enabled=False)
-        self.stop_button.setToolTip(
-            "End the run now (Esc). It keeps the weights trained so far, partial epoch too."
-        )
-        self.status = TrainingStatus(self.state, self.controller)
-
-        data = QFormLayout()
-        data.addRow("Dataset", self.dataset_combo)
-        data.addRow("Training images", self.limit_spin)
-        data.addRow("Rotation", self.rotation_spin)
-        network = QFormLayout()
-        network.addRow("Recipe", self.recipe_combo)
-        network.addRow("Hidden layers", self.hidden_edit)
-        network.addRow("Activation", self.activation_combo)
-        network.addRow("Output / loss", self.output_combo)
-        training = QFormLayout()
-        training.addRow("Optimizer", self.optimizer_combo)
-        training.addRow("Learning rate", self.lr_spin)
-        training.addRow("Batch size", self.batch_spin)
-        training.addRow("Epochs", self.epochs_spin)
-        training.addRow("Seed", self.seed_spin)
-        buttons = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)  # tight: on a 720 px screen Train and the progress must not scroll away
-        layout.setSpacing(4)
-        for title, form in (("Data", data), ("Network", network), ("Training", training)):
-            group = QGroupBox(title)
-            group.setLayout(form)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            layout.addWidget(group)
-        layout.addWidget(self.continue_check)
-        layout.addWidget(self.message)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
+        """The fields, the message line, the buttons and the progress bar (explorer/panels/controls_layout.py)."""
+        lay_out(self)
 
     def _connect(self) -> None:
         self.recipe_combo.activated.connect(self._on_recipe_chosen)
@@ -391,7 +299,7 @@ class ControlPanel(QWidget):
         if self.continue_check.isChecked() and self.state.selected_run and self.state.selected_run.model:
             parent_run = self.state.selected_run
             network = parent_run.model.network.copy()
-            wanted = [784, *config.hidden, dataset.n_classes]
+            wanted = [N_PIXELS, *config.hidden, dataset.n_classes]
             if list(network.layer_sizes) != wanted or network.activation != config.activation:
                 self.show_message(
                     f"Cannot continue {parent_run.name}: its layers are {'-'.join(map(str, network.layer_sizes))} "

@@ -54,6 +54,18 @@ class TrainingCurves(QWidget):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
+        self._build_plots()
+        self.run_legend = RunLegend(self._add_legends())
+        self._build_labels()
+        self._lay_out()
+        self.crosshair = Readout(self, self.readout)
+        self._curves: dict[int, RunCurves] = {}
+        self._init_redraws()
+        self._connect_state(state)
+        self.sync_runs()
+
+    def _build_plots(self) -> None:
+        """The loss, accuracy and lr plots, their epoch axes linked, with the tooltips that explain them."""
         self.loss_plot = _plot("lossPlot", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)")
         # Accuracy lives in 0..100. Its range is set by hand, once an epoch (not on every update: that would
@@ -79,8 +91,9 @@ class TrainingCurves(QWidget):
         self.accuracy_plot.setToolTip("Accuracy per batch (smoothed) and per epoch (▽: train, ● solid: "
                                       "test). A widening gap between train and test is overfitting.")  # fmt: skip
         self.lr_plot.setToolTip("The learning rate of every batch (changes with a schedule).")
-        self.run_legend = RunLegend(self._add_legends())
 
+    def _build_labels(self) -> None:
+        """The crosshair's readout line and the empty state's text over the loss plot."""
         self.readout = QLabel(objectName="curvesReadout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setMinimumHeight(20)
@@ -93,6 +106,8 @@ class TrainingCurves(QWidget):
         self.empty_label.setStyleSheet("color: #666; font-size: 15px; background: transparent;")
         self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
+    def _lay_out(self) -> None:
+        """The readout and the export buttons in a row above the three plots in a splitter."""
         self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="curvesSplitter")
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
             self.splitter.addWidget(plot)
@@ -105,11 +120,9 @@ class TrainingCurves(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
 
-        self.crosshair = Readout(self, self.readout)
-
-        self._curves: dict[int, RunCurves] = {}
-        # Redraws are coalesced: at most one every REDRAW_INTERVAL_MS however often data arrives, so a slow
-        # (software-rendered, busy) machine spends its GUI time on a few good frames, not on a backlog.
+    def _init_redraws(self) -> None:
+        """The coalesced, staged redraws: at most one every REDRAW_INTERVAL_MS however often data arrives, so a
+        slow (software-rendered, busy) machine spends its GUI time on a few good frames, not on a backlog."""
         self._dirty: dict[int, object] = {}
         self._stages: list[str] = []  # the plots still to redraw in the staged redraw under way
         self._stage_runs: dict[int, object] = {}  # the runs that staged redraw is drawing
@@ -117,17 +130,18 @@ class TrainingCurves(QWidget):
         self._interval_ms = float(REDRAW_INTERVAL_MS)
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.timeout.connect(self._redraw_next_plot)
-        state.runsChanged.connect(self.sync_runs)
-        state.runUpdated.connect(self.update_run)
         # Framing a new run changes the linked x axis of all three plots, which repaints all three: it waits for
         # the next redraw rather than adding three repaints to the click that started the run.
         self._run_to_frame = None
+
+    def _connect_state(self, state) -> None:
+        state.runsChanged.connect(self.sync_runs)
+        state.runUpdated.connect(self.update_run)
         state.trainingStarted.connect(self._frame_later)
         # Epoch ends go through the same coalescing as batches: a small subset can end ten epochs a second.
         state.epochEnded.connect(lambda run, _event: (self.update_run(run), self.fit_accuracy_range(),
                                                       self.fit_lr_range()))  # fmt: skip
         state.trainingFinished.connect(lambda run: self.update_run(run, now=True))
-        self.sync_runs()
 
     def _attach_exports(self, row) -> list:
         """An export button per plot; each writes the figure and the visible runs' numbers beside it."""

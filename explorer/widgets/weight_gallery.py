@@ -69,6 +69,22 @@ class WeightGallery(QWidget):
         self._columns = 1
         self._tile_size = IMAGE_SHAPE
         self._selected: int | None = None
+        self._captions: list[pg.TextItem] = []
+        # Hundreds of tiles at 10 px each are noise: a large gallery shows its first tiles (in the caller's order,
+        # e.g. the units strongest for a label) and offers more.
+        self._full_order = np.zeros(0, np.int64)
+        self._shown = DEFAULT_SHOWN
+        self._build_view()
+        self._build_header()
+        self._lay_out()
+        self._show_page(self.empty_label)
+        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+        self.setMinimumSize(120, 80)
+        self.job = JobRunner(self)  # colours large galleries off the GUI thread; only the newest mosaic is drawn
+        self.job.done.connect(self._set_mosaic)
+
+    def _build_view(self) -> None:
+        """The mosaic's view (one ImageItem and the selection frame) and the text shown while it is empty."""
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground(None)
         self.graphics.ci.setContentsMargins(0, 0, 0, 0)
@@ -84,15 +100,13 @@ class WeightGallery(QWidget):
         self.frame.setPen(SELECTED_PEN)
         self.frame.setVisible(False)
         self.view_box.addItem(self.frame)
-        self._captions: list[pg.TextItem] = []
         self.empty_label = QLabel("Nothing to show yet", self)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
-        # Hundreds of tiles at 10 px each are noise: a large gallery shows its first tiles (in the caller's order,
-        # e.g. the units strongest for a label) and offers more.
-        self._full_order = np.zeros(0, np.int64)
-        self._shown = DEFAULT_SHOWN
+
+    def _build_header(self) -> None:
+        """The count of tiles shown and the "Show" choice, above a large gallery only."""
         self.count_label = QLabel(self, objectName="galleryCountLabel")
         self.show_combo = QComboBox(self, objectName="galleryShowCombo")
         self.show_combo.setToolTip("How many tiles to show, in the gallery's order (the first are the strongest "
@@ -105,6 +119,9 @@ class WeightGallery(QWidget):
         header.addWidget(QLabel("Show", self.header))
         header.addWidget(self.show_combo)
         self.header.setVisible(False)
+
+    def _lay_out(self) -> None:
+        """The header above the body, where the mosaic and the empty text take turns."""
         body = self._body = QWidget(self)
         self._stack = QStackedLayout(body)
         self._stack.setContentsMargins(0, 0, 0, 0)
@@ -115,13 +132,6 @@ class WeightGallery(QWidget):
         outer.setSpacing(2)
         outer.addWidget(self.header)
         outer.addWidget(body, 1)
-        self._show_page(self.empty_label)
-        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
-        self.setMinimumSize(120, 80)
-        self.job = JobRunner(
-            self
-        )  # colours large galleries off the GUI thread; only the newest mosaic is drawn
-        self.job.done.connect(self._set_mosaic)
 
     @property
     def busy(self) -> bool:
