@@ -16,7 +16,7 @@ from core.readers import N_PIXELS
 from core.training import ConfigError, TrainConfig
 from explorer.jobs import JobRunner
 from explorer.panels.controls_layout import lay_out
-from explorer.state import TrainRequest
+from explorer.runs import TrainRequest
 from explorer.widgets.config_fields import (
     closest_recipe,
     config_from_fields,
