@@ -18,9 +18,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -31,10 +33,16 @@ from core import augment as core_augment
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.runs import TrainRequest
+from explorer.widgets.training_status import make_readable
 
 ROTATED_TEST_SEED = 20240  # the rotated test set is the same every time, for every run
 IDLE_TEXT = (
     "Both runs use the settings on the left (the same network, optimiser and seed); only rotation differs"
+)
+STATUS_LINES = 2  # the status line's room
+EMPTY_HTML = (
+    '<div style="color: #777777; text-align: center">Run the experiment to see<br>both runs\' test accuracy '
+    "here</div>"
 )
 PROGRESS_STEPS = 20  # the experiment's progress bar moves in twentieths of an epoch
 COLOURS = ("#7f7f7f", "#d62728")  # without, with rotation, until the runs exist and bring their own colours
@@ -133,8 +141,15 @@ class RotationExperiment(QGroupBox):
         )
         self.progress = QProgressBar(objectName="experimentProgress")
         self.progress.setTextVisible(True)
+        make_readable(self.progress)
         self.status_label = QLabel(IDLE_TEXT, wordWrap=True)
         self.status_label.setObjectName("experimentStatus")
+        # Two lines of room, held whatever it says: the busy line ("Testing both runs on the test set rotated by
+        # up to ±10°…") wraps in the narrow column, and a second line laid out in one line's room ran over the
+        # top of the plot. The plot does not jump as the text changes, either.
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.status_label.setFixedHeight(STATUS_LINES * self.status_label.fontMetrics().lineSpacing() + 4)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def _build_plot(self) -> None:
         """Each run's test accuracy per epoch, with a hint until the experiment has run."""
@@ -154,9 +169,8 @@ class RotationExperiment(QGroupBox):
             self.plot.plot([], [], pen=pg.mkPen(c, width=2), symbol="o", symbolSize=6, symbolBrush=c, name=n)
             for c, n in zip(COLOURS, ("without rotation", "with rotation"), strict=True)
         ]
-        self.empty_text = pg.TextItem(
-            "Run the experiment to see both runs' test accuracy here", color="#777777", anchor=(0.5, 0.5)
-        )
+        # Two centred lines: as one line it was wider than the plot in the narrow column, cut at both ends.
+        self.empty_text = pg.TextItem(html=EMPTY_HTML, anchor=(0.5, 0.5))
         self.plot.addItem(self.empty_text, ignoreBounds=True)
         self.empty_text.setPos(2, 90)
 
@@ -168,11 +182,12 @@ class RotationExperiment(QGroupBox):
             "rotated one"
         )
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(
-            0, self.table.horizontalHeader().ResizeMode.Stretch
-        )
-        self.table.setFixedHeight(self.table.horizontalHeader().height() + 2 * 30 + 4)
+        # The rotated column is as wide as its header, the plain one takes the rest; the headers are two lines
+        # so both fit the narrow column (in one line, "Rotated test set (±10°)" was cut). _fit_table sets the
+        # height and the least width they need.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         # Two rows in a fixed height need no scroll bars; with them as needed, a narrow panel made the horizontal
         # one call for the vertical one and back, forever, and the GUI thread never came back (seen at 1280x720).
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -347,11 +362,21 @@ class RotationExperiment(QGroupBox):
         }
 
     def _show_table(self) -> None:
-        self.table.setHorizontalHeaderLabels(["Plain test set", f"Rotated test set (±{self._degrees:g}°)"])
+        self.table.setHorizontalHeaderLabels(["Plain\ntest set", f"Rotated test set\n(±{self._degrees:g}°)"])
         self.table.setVerticalHeaderLabels(["Without rotation", f"With rotation ±{self._degrees:g}°"])
+        self._fit_table()
         for row in range(2):
             for column in range(2):
                 value = self.results[row, column]
                 item = QTableWidgetItem("–" if np.isnan(value) else f"{100 * value:.2f}%")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(row, column, item)
+
+    def _fit_table(self) -> None:
+        """Two rows without scrolling, and never narrower than its headers: the row labels and each column's
+        header text (a section's size hint is its text and the style's margins)."""
+        header, rows = self.table.horizontalHeader(), self.table.verticalHeader()
+        height = header.sizeHint().height() + sum(rows.sectionSize(r) for r in range(2))
+        self.table.setFixedHeight(height + 2 * self.table.frameWidth())
+        columns = sum(header.sectionSizeHint(c) for c in range(2))
+        self.table.setMinimumWidth(rows.sizeHint().width() + columns + 2 * self.table.frameWidth())

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -136,7 +137,11 @@ class DatasetPanel(QWidget):
         self.misclassified_check.setToolTip(
             "Show only the images the current model gets wrong (needs a trained model; the red corner marks them)"
         )
-        self.count_label = QLabel(objectName="datasetCountLabel")
+        self.count_label = QLabel(objectName="datasetCountLabel", wordWrap=True)
+        # It takes the row's free width and wraps there: its longest text ("... (the model was trained on
+        # fashion-mnist)") asked for more than a 1400 px window had and widened the window past the screen.
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         split_label = QLabel("&Split:")
         split_label.setBuddy(self.split_combo)
         label_label = QLabel("&Label:")
@@ -144,8 +149,7 @@ class DatasetPanel(QWidget):
         controls = QHBoxLayout()
         for widget in (split_label, self.split_combo, label_label, self.label_combo, self.misclassified_check):
             controls.addWidget(widget)
-        controls.addStretch(1)
-        controls.addWidget(self.count_label)
+        controls.addWidget(self.count_label, 1)
         return controls
 
     def _build_detail(self) -> QWidget:
@@ -268,6 +272,7 @@ class DatasetPanel(QWidget):
             if trained_on != dataset.name:
                 text += f" (the model was trained on {trained_on})"
         self.count_label.setText(text)
+        self.count_label.setToolTip(text)
 
     # --- predictions ---------------------------------------------------------------------------------------
     def _on_model_changed(self, model) -> None:

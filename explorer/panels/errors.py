@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QStyle, QTableWidgetItem, QVBoxLayout, QWidget
 
 from core import insight
 from core.readers import IMAGE_SHAPE
@@ -222,7 +222,12 @@ class ErrorsPanel(QWidget):
                 self.metrics_table.setItem(k, column, item)
         self.metrics_table.resizeColumnsToContents()
         header = self.metrics_table.horizontalHeader()
-        self.metrics_table.setMinimumWidth(header.length() + 2 * self.metrics_table.frameWidth() + 4)
+        # Room for the vertical scroll bar too: ten rows rarely fit the upper half, and the bar it needs took its
+        # width from the last column ("Wrong" was cut at 1280 px).
+        scroll_bar = self.metrics_table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.metrics_table.setMinimumWidth(
+            header.length() + 2 * self.metrics_table.frameWidth() + scroll_bar + 4
+        )
 
     def _attach_exports(self, top) -> None:
         for widget, basename, data_fn, text in (

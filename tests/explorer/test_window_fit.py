@@ -82,3 +82,78 @@ def test_every_readme_screenshot_comes_from_a_walkthrough_step():
     for step in README_SHOTS:  # each is a step the walkthrough takes a screenshot of: literally, or as an
         tab, _, kind = step.rpartition("-")  # insight tab on the sigmoid or the ReLU run
         assert f'd.shot("{step}")' in steps or (f'"{tab}")' in steps and f'"{kind}")' in steps), step
+
+
+# --- text that must fit where it stands ------------------------------------------------------------------------
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def _show_tab(qtbot, window, name: str):
+    panel = find(window, name)
+    window.tabs.setCurrentWidget(panel)
+    qtbot.wait(50)
+    return panel
+
+
+def _header_fits(table, column: int) -> bool:
+    """The column is at least as wide as every line of its header text."""
+    header = table.horizontalHeader()
+    text = table.horizontalHeaderItem(column).text()
+    widest = max(header.fontMetrics().horizontalAdvance(line) for line in text.split("\n"))
+    return header.sectionSize(column) >= widest
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir(FASHION_DIR), reason="Fashion-MNIST is not installed")
+@pytest.mark.parametrize("size", [PREFERRED_SIZE, SMALL - FRAME_ALLOWANCE])
+def test_the_dataset_count_wraps_rather_than_widening_the_window(qtbot, size):
+    """A model of another dataset adds "(the model was trained on mnist)": the window keeps its width."""
+    from core.datasets import load
+    from tests.explorer.trained_models import trained
+
+    window = open_window(qtbot)
+    window.resize(size)
+    _show_tab(qtbot, window, "datasetPanel")
+    window.state.set_dataset(load("fashion-mnist"))
+    window.state.add_loaded_run(trained("relu"), "an MNIST model")
+    label = find(window, "datasetCountLabel")
+    qtbot.waitUntil(lambda: "trained on mnist" in label.text(), timeout=60000)
+    qtbot.wait(50)
+    assert window.size() == size
+    assert label.heightForWidth(label.width()) <= label.height()  # all of it shown, on as many lines as it needs
+    assert window.rect().contains(QRect(label.mapTo(window, label.rect().topLeft()), label.size()))
+
+
+def test_the_metrics_columns_are_whole_at_1280x720(qtbot):
+    from tests.explorer.trained_models import trained
+
+    window = open_window(qtbot)
+    window.resize(SMALL - FRAME_ALLOWANCE)
+    panel = _show_tab(qtbot, window, "errorsPanel")
+    window.state.add_loaded_run(trained("relu"), "an MNIST model")
+    table = panel.metrics_table
+    qtbot.waitUntil(lambda: table.rowCount() == 10, timeout=60000)
+    qtbot.wait(50)
+    header = table.horizontalHeader()
+    assert all(_header_fits(table, column) for column in range(table.columnCount()))
+    # nothing to scroll sideways: the last column ("Wrong") is not cut by the vertical scroll bar
+    assert table.viewport().width() >= header.length()
+    assert not table.horizontalScrollBar().isVisible()
+
+
+def test_the_experiment_table_hint_and_status_fit_at_1280x720(qtbot):
+    window = open_window(qtbot)
+    window.resize(SMALL - FRAME_ALLOWANCE)
+    experiment = _show_tab(qtbot, window, "augmentationPanel").experiment
+    table = experiment.table
+    assert all(_header_fits(table, column) for column in range(2))
+    assert table.viewport().width() >= table.horizontalHeader().length()
+    # the empty plot's hint lies inside the plot (TextItem ignores the view's scale: its size is in pixels)
+    view = experiment.plot.getPlotItem().getViewBox()
+    hint = experiment.empty_text.mapRectToScene(experiment.empty_text.boundingRect())
+    assert view.sceneBoundingRect().contains(hint)
+    # the busy line wraps in the narrow column; its two lines stay above the plot
+    experiment.status_label.setText("Testing both runs on the test set rotated by up to ±10°…")
+    qtbot.wait(20)
+    label = experiment.status_label
+    assert label.heightForWidth(label.width()) <= label.height()
+    assert label.geometry().bottom() < experiment.plot.geometry().top()
