@@ -123,3 +123,32 @@ def test_a_stopped_run_states_the_epochs_it_trained(window, qtbot):
     assert label.startswith(f"{number} of {number}"), label
     find(window, "epochSlider").setValue(1)
     assert find(window, "epochSliderLabel").text() == f"1 of {number}"
+
+
+def _luminance(colour) -> float:
+    """WCAG's relative luminance of a QColor."""
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(colour.red()) + 0.7152 * channel(colour.green()) + 0.0722 * channel(colour.blue())
+
+
+def test_the_progress_text_reads_over_the_fill_and_the_rest(window, qtbot):
+    """One dark text colour on a light fill: a digit on the boundary reads as well as any other (Fusion drew it
+    white over the fill and dark over the rest)."""
+    from collections import Counter
+
+    bar = find(window, "trainingProgress")
+    bar.setRange(0, 100)
+    bar.setValue(50)
+    bar.setFormat("8888888888888888888888888888888888888888888888888888888888")
+    qtbot.wait(20)
+    image = bar.grab().toImage()
+    inner = bar.contentsRect().adjusted(3, 3, -3, -3)
+    for x0, x1 in ((inner.left(), inner.center().x() - 4), (inner.center().x() + 4, inner.right())):
+        pixels = [image.pixelColor(x, y) for x in range(x0, x1) for y in range(inner.top(), inner.bottom())]
+        ground = Counter(p.rgb() for p in pixels).most_common(1)[0][0]
+        ground_l = _luminance(image.pixelColor(0, 0).fromRgb(ground))
+        text_l = min(_luminance(p) for p in pixels)  # the darkest pixel is the text's
+        assert (ground_l + 0.05) / (text_l + 0.05) >= 4.5, (x0, ground_l, text_l)  # WCAG AA contrast
