@@ -171,6 +171,8 @@ class RotationExperiment(QGroupBox):
         ]
         # Two centred lines: as one line it was wider than the plot in the narrow column, cut at both ends.
         self.empty_text = pg.TextItem(html=EMPTY_HTML, anchor=(0.5, 0.5))
+        text = self.empty_text.textItem
+        text.setTextWidth(text.document().idealWidth())  # a width to centre the lines in
         self.plot.addItem(self.empty_text, ignoreBounds=True)
         self.empty_text.setPos(2, 90)
 
