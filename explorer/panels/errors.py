@@ -155,6 +155,7 @@ class ErrorsPanel(QWidget):
         self.scorecard.setText(text)
         self.matrix_view.set_matrix(None)
         self.metrics_table.setRowCount(0)
+        self._fit_metrics_width()  # the empty table's headers are whole too
         self.wrong_grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
         self.wrong_grid.set_empty_message(text)
         self.cell_grid.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
@@ -220,6 +221,10 @@ class ErrorsPanel(QWidget):
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.metrics_table.setItem(k, column, item)
+        self._fit_metrics_width()
+
+    def _fit_metrics_width(self) -> None:
+        """The table asks for its columns' whole width, empty (the headers) or full."""
         self.metrics_table.resizeColumnsToContents()
         header = self.metrics_table.horizontalHeader()
         # Room for the vertical scroll bar too: ten rows rarely fit the upper half, and the bar it needs took its
