@@ -143,7 +143,7 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
         trainer = Trainer(config, dataset, network, reserve_cores=GUI_RESERVE)
         batches = _BatchRows(getattr(dataset, "n_test", 0))
         finished = None
-        last_emit = time.perf_counter()
+        last_emit = 0.0  # the first batch is handed over at once: the window shows the run moving as soon as it does
         iterator = trainer.fit_iter()
         for event in iterator:
             if isinstance(event, BatchEvent):
