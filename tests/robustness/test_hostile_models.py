@@ -283,9 +283,12 @@ def test_evaluate_refuses_a_deeply_nested_meta_in_one_line_with_exit_2(good_mode
 
 
 def test_the_app_refuses_a_deeply_nested_meta_with_one_sentence(good_model, tmp_path):
-    from explorer.actions import _read_model  # the worker behind File > Load model
+    from core.model_io import ModelError
+    from explorer.actions import _read_model  # the job behind File > Load model
+    from explorer.jobs import sentence as runner_sentence  # how its runner words a failure for the user
 
     path = deeply_nested_model(good_model, tmp_path)
-    model, dataset, sentence = _read_model(str(path), "mnist")
-    assert model is None and dataset is None
+    with pytest.raises(ModelError) as refused:
+        _read_model(str(path), "mnist", lambda *_: None)
+    sentence = runner_sentence(refused.value)
     assert "nested too deeply" in sentence and "\n" not in sentence and sentence.endswith(".")
