@@ -75,6 +75,11 @@ class StallMeter:
         # Collect the earlier tests' garbage (whole windows of Qt and pyqtgraph objects) now: a full collection
         # landing mid-measurement is the test session's pause, not the app's.
         # Then freeze what survives, so a collection during the measurement scans only the objects made since.
+        # Likewise destroy the closed windows of earlier tests that still wait for their deferred deletion: the
+        # event loop would otherwise delete them (hundreds of widgets and plot items) during the measurement.
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         gc.collect()
         gc.freeze()
         self._last = time.perf_counter()
