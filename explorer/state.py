@@ -323,15 +323,15 @@ class AppState(QObject):
         self.diskUsageChanged.emit(used)
 
     # --- epochs and the current model ------------------------------------------------------------------------
-    def add_epoch(self, run: Run, event, model, extra: dict | None = None, seconds: float | None = None) -> None:
+    def add_epoch(self, run: Run, event, model, seconds: float | None = None) -> None:
         """Record an epoch's numbers and weights; move the selection along unless the user pinned an epoch.
 
-        `extra` adds numbers to the history entry (e.g. a partial epoch's position on the epoch axis).
+        A stopped run's partial epoch carries its position on the epoch axis ("x") in its numbers.
         """
         if seconds is not None:  # the run's training time so far
             run.seconds = seconds
         run.snapshots.append(model)
-        run.history.append({**_event_numbers(event), **(extra or {})})
+        run.history.append(_event_numbers(event))
         if not run.classes and model is not None:
             run.classes = [str(c) for c in model.classes]
         self._save(run, snapshot=model)

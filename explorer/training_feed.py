@@ -37,7 +37,6 @@ class EpochDone:
 
     event: object  # core.training.EpochEvent
     model: object  # core.model_io.Model
-    extra: dict  # added to the history entry, e.g. {"x": 1.4, "partial": 1}
     active_seconds: float
 
 
@@ -156,7 +155,7 @@ def _train_chunks(config, dataset, network, stop, fast_stop, done, clock_start):
                 if batches.rows:
                     yield from handover(batches.chunk(active()))
                 model = model_for_epoch(event.network, trainer, config, dataset)
-                yield from handover(EpochDone(event, model, {}, active()))
+                yield from handover(EpochDone(event, model, active()))
                 finished, last_emit = event, time.perf_counter()
             if stop.is_set():
                 if fast_stop.is_set():  # quitting: no partial epoch, end now

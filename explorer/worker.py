@@ -84,6 +84,7 @@ class TrainingController(QObject):
             return
         if self.state.dataset is None:
             request.refusal = "Open a dataset first."
+            self.state.show_status(request.refusal)
             return
         request.run = self.start(request.config, self.state.dataset, request.network, request.name,
                                  request.parent_run)  # fmt: skip
@@ -92,8 +93,9 @@ class TrainingController(QObject):
         """Start a run (a new entry in the runs list). `network` continues training from those weights."""
         if self.running:
             raise RuntimeError("a run is already training")
-        if thread_setting():  # the status bar's BLAS menu fixes the thread count for new runs
-            config = replace(config, threads=thread_setting())
+        fixed = thread_setting()  # the status bar's BLAS menu fixes the thread count for new runs
+        if fixed:
+            config = replace(config, threads=fixed)
         state = self.state
         run = state.new_run(config, name=name)
         run.dataset = dataset.name
@@ -186,7 +188,7 @@ class TrainingController(QObject):
             if len(item.x):
                 state.append_batches(run, item)
         elif isinstance(item, EpochDone):
-            state.add_epoch(run, item.event, item.model, item.extra, seconds=item.active_seconds)
+            state.add_epoch(run, item.event, item.model, seconds=item.active_seconds)
         elif isinstance(item, RunEnded):  # the run ends for the state once its thread has (_on_finished)
             self._ended = item
 
