@@ -13,19 +13,18 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from core.augment import SCHEMES
+from core.layer_spec import ConfigError, check_hidden, is_layered
 from core.network import ACTIVATIONS, BACKPROPS, INITS, LOSSES, OUTPUTS, RASHID_BACKPROP_NEEDS
 from core.optimizers import OPTIMIZERS, SCHEDULES
 from core.preprocess import SCALINGS, TARGETS
 
 
-class ConfigError(ValueError):
-    """A bad configuration value; the message says which and what to do, in one sentence."""
-
-
 @dataclass
 class TrainConfig:
     dataset: str = "mnist"  # "mnist", "fashion-mnist", or a folder or file path
-    hidden: tuple[int, ...] = (512,)  # hidden layer sizes; () trains a single softmax/sigmoid layer
+    # hidden layers: ints are dense widths; () trains a single softmax/sigmoid layer; strings such as "c32k3", "p2",
+    # "d0.5" are conv, pool and dropout layers (core.layer_spec) and make the network a ConvNetwork
+    hidden: tuple[int | str, ...] = (512,)
     activation: str = "relu"  # hidden layers: "sigmoid" | "tanh" | "relu" | "leaky-relu"
     output: str = "softmax"  # "softmax" | "sigmoid"
     loss: str = "cross-entropy"  # "cross-entropy" | "mse" (1/2 the squared error, as Rashid)
@@ -92,12 +91,13 @@ class TrainConfig:
                 raise ConfigError(
                     f"Unknown {name} {getattr(self, name)!r}; choose one of {', '.join(choices)}."
                 )
-        if not isinstance(self.hidden, tuple | list) or not all(_is_int(h) for h in self.hidden):
+        if not isinstance(self.hidden, tuple | list) or not all(_is_int(h) or isinstance(h, str) for h in self.hidden):
             raise ConfigError(
                 f"Hidden layer sizes must be whole numbers such as (512,) or (128, 64), not {self.hidden!r}."
             )
-        if any(h < 1 for h in self.hidden):
+        if any(_is_int(h) and h < 1 for h in self.hidden):
             raise ConfigError(f"Every hidden layer needs at least 1 unit; got {tuple(self.hidden)}.")
+        check_hidden(self.hidden)  # conv, pool and dropout tokens (core.layer_spec)
         for name, rule, hint in _NUMBERS:
             _check_number(name, getattr(self, name), rule, hint)
         for name, low, high, hint in _WHOLE_NUMBERS:
@@ -115,6 +115,11 @@ class TrainConfig:
             )
         if self.backprop == "rashid" and (self.output, self.loss) != ("sigmoid", "mse"):
             raise ConfigError(RASHID_BACKPROP_NEEDS)
+        if is_layered(self.hidden) and (self.backprop != "gradient" or not self.use_bias):
+            raise ConfigError(
+                "Networks with conv, pool or dropout layers train with the true gradient and biases; "
+                "set backprop to 'gradient' and use_bias to true."
+            )
         if self.augment == "off" and self.rotate > 0:
             raise ConfigError(
                 f"rotate is {self.rotate} degrees but augment is 'off'; set augment to 'random' or 'rashid', or rotate to 0."

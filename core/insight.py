@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.convnet import is_convolutional
 from core.network import forward_layers, log_prob_gradient, output_function
 
 RASHID_LOW, RASHID_HIGH = 0.01, 0.99
@@ -47,6 +48,8 @@ _CHUNK = 2048
 # --- forward and backward: core.network's one numeric path ---------------------------------------------------------
 def forward(net, x: np.ndarray) -> np.ndarray:
     """The network's outputs (softmax probabilities or sigmoid outputs) for scaled inputs ``x`` (N, 784)."""
+    if is_convolutional(net):
+        return net.forward(x)
     return output_function(forward_layers(net, np.atleast_2d(x))[1], net.output)
 
 
@@ -57,7 +60,7 @@ def input_gradient(net, x: np.ndarray, label) -> np.ndarray:
     parts = [
         log_prob_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK]) for s in range(0, len(x), _CHUNK)
     ]
-    return np.concatenate(parts) if parts else np.zeros((0, x.shape[1]), dtype=net.weights[0].dtype)
+    return np.concatenate(parts) if parts else np.zeros((0, x.shape[1]), dtype=net.dtype)
 
 
 # --- back queries ------------------------------------------------------------------------------------------------
@@ -76,6 +79,11 @@ def _rescale(y: np.ndarray) -> np.ndarray:
 
 def back_query_applies(net) -> str:
     """Empty when Rashid's back query applies to ``net``; otherwise one sentence saying why not."""
+    if is_convolutional(net):
+        return (
+            "Rashid's back query runs a label backwards through sigmoid dense layers, and a convolutional network "
+            "has filters and max pooling, which cannot be inverted; the optimised input below works for it."
+        )
     hidden = len(net.weights) > 1
     if net.output != "sigmoid" or (hidden and net.activation != "sigmoid"):
         kind = (
@@ -95,6 +103,8 @@ def back_query(net, label: int, n_classes: int | None = None) -> np.ndarray:
 
     Raises ValueError when a layer is not a sigmoid (the logit only inverts a sigmoid).
     """
+    if is_convolutional(net):
+        raise ValueError(back_query_applies(net))
     n_classes = n_classes or net.weights[-1].shape[1]
     if not 0 <= label < n_classes:
         raise ValueError(f"label {label} is not one of the {n_classes} classes")
@@ -103,6 +113,8 @@ def back_query(net, label: int, n_classes: int | None = None) -> np.ndarray:
 
 def back_queries(net, n_classes: int | None = None) -> np.ndarray:
     """Every label's back query, (classes, 784)."""
+    if is_convolutional(net):
+        raise ValueError(back_query_applies(net))
     n_classes = n_classes or net.weights[-1].shape[1]
     return _back_query_columns(net, list(range(n_classes)), n_classes).T
 
@@ -141,7 +153,7 @@ def optimised_input(
     ``lr * (hi - lo)``.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
-    n_inputs = net.weights[0].shape[0]
+    n_inputs = _n_inputs(net)
     span = float(hi - lo)
     x = np.clip((lo + hi) / 2 + 0.01 * span * rng.standard_normal(n_inputs), lo, hi)
     m = np.zeros(n_inputs)
@@ -158,7 +170,8 @@ def optimised_input(
 
 # --- weights -------------------------------------------------------------------------------------------------------
 def linear_template(net) -> np.ndarray:
-    """The linearised network W0 @ W1 @ ... as (classes, 784): row k is what label k looks for."""
+    """The linearised network W0 @ W1 @ ... as (classes, 784): row k is what label k looks for. MLPs only."""
+    _mlp_only(net, "The linear template")
     product = np.asarray(net.weights[-1], dtype=np.float64)
     for w in reversed(net.weights[:-1]):  # right to left: every product stays (units, classes), small
         product = np.asarray(w, dtype=np.float64) @ product
@@ -167,7 +180,9 @@ def linear_template(net) -> np.ndarray:
 
 def unit_label_strength(net) -> np.ndarray:
     """(units of the first hidden layer, classes): each unit's outgoing weight to each label, through the
-    linearised rest of the network (W1 @ W2 @ ...). Empty (0, classes) for a network without hidden layers."""
+    linearised rest of the network (W1 @ W2 @ ...). Empty (0, classes) for a network without hidden layers.
+    MLPs only."""
+    _mlp_only(net, "The unit-label strength")
     if len(net.weights) < 2:
         return np.zeros((0, net.weights[-1].shape[1]))
     product = np.asarray(net.weights[-1], dtype=np.float64)
@@ -176,12 +191,24 @@ def unit_label_strength(net) -> np.ndarray:
     return product
 
 
+def _n_inputs(net) -> int:
+    return net.n_inputs if is_convolutional(net) else net.weights[0].shape[0]
+
+
+def _mlp_only(net, what: str) -> None:
+    if is_convolutional(net):
+        raise ValueError(
+            f"{what} multiplies the dense weight matrices of an MLP; a convolutional network has filters instead "
+            "(see its filters and feature maps)."
+        )
+
+
 def mean_input_gradient(net, x: np.ndarray, labels: np.ndarray, label: int) -> np.ndarray:
     """The mean over the rows of ``x`` whose label is ``label`` of d log p(label) / dx; (784,) zeros if none."""
     rows = np.flatnonzero(np.asarray(labels) == label)
     if rows.size == 0:
-        return np.zeros(net.weights[0].shape[0])
-    total = np.zeros(net.weights[0].shape[0])
+        return np.zeros(_n_inputs(net))
+    total = np.zeros(_n_inputs(net))
     for s in range(0, rows.size, _CHUNK):
         chunk = rows[s : s + _CHUNK]
         total += log_prob_gradient(net, x[chunk], np.full(chunk.size, label)).sum(axis=0, dtype=np.float64)
@@ -191,7 +218,7 @@ def mean_input_gradient(net, x: np.ndarray, labels: np.ndarray, label: int) -> n
 def mean_input_gradients(net, x: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Every label's mean input gradient in one pass over ``x``: (classes, 784); row k as mean_input_gradient."""
     labels = np.asarray(labels, dtype=np.intp)
-    totals = np.zeros((n_classes, net.weights[0].shape[0]))
+    totals = np.zeros((n_classes, _n_inputs(net)))
     for s in range(0, len(x), _CHUNK):
         grads = log_prob_gradient(net, x[s : s + _CHUNK], labels[s : s + _CHUNK])
         np.add.at(totals, labels[s : s + _CHUNK], grads.astype(np.float64))

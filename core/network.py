@@ -291,6 +291,8 @@ def log_prob_gradient(net, x, labels) -> np.ndarray:
     raise the label's probability. Sigmoid outputs s are normalised to probabilities p = s / sum(s), so raising
     one label means lowering the others: d log p_k / dz_j = [j = k] (1 - s_k) - s_j (1 - s_j) / sum(s); for
     softmax, d log p_k / dz = e_k - p. The chain rule carries it back through the hidden layers."""
+    if hasattr(net, "layers"):  # a core.convnet.ConvNetwork: its own backward pass
+        return net.log_prob_gradient(x, labels)
     inputs, z = forward_layers(net, x)
     out = output_function(z, net.output)
     rows = np.arange(len(out))
