@@ -95,12 +95,14 @@ def build_window():
     without entering the event loop: for `run_app`, tests and automation. Creates the QApplication if needed."""
     from PySide6.QtWidgets import QApplication
 
+    from explorer.gc_policy import collect_on_gui_thread
     from explorer.main_window import APP_TITLE, MainWindow
 
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
     app.setApplicationName(APP_TITLE)
+    collect_on_gui_thread()  # cycles are collected on this thread only, never in the training thread
     window = MainWindow()
     window.restore_session()
     return window

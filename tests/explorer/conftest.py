@@ -7,6 +7,14 @@ cores with the next test's training and skew its measurement of how long the GUI
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _collect_cycles_on_the_gui_thread(qapp):
+    """As in the app (explorer/gc_policy.py): no garbage collection in training or job threads."""
+    from explorer.gc_policy import collect_on_gui_thread
+
+    collect_on_gui_thread()
+
+
 @pytest.fixture(autouse=True)
 def _drain_background_jobs():
     yield
