@@ -39,10 +39,12 @@ class EpochEvent:
     lr: float = 0.0  # the learning rate of the epoch's last update
     partial: bool = False  # a run stopped mid-epoch: this epoch's batches so far (`Trainer.stop`)
     x: float = 0.0  # epochs trained at this event: `epoch` for a whole one, e.g. 1.33 for a partial one
+    dynamics: object = None  # core.training_record.Dynamics: every training image's record so far (a snapshot)
 
     def as_dict(self) -> dict:
         """The numbers, for `history` and JSON; a partial epoch also has "x" and "partial": 1."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("network", "partial", "x")}
+        skip = ("network", "partial", "x", "dynamics")
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         if self.partial:
             d.update(x=self.x, partial=1)
         return d

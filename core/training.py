@@ -38,6 +38,7 @@ from core.network import (
 from core.optimizers import Schedule, make_optimizer, sgd_rank_one_update
 from core.preprocess import background_value, encode_targets, fit_scaling, scale_inputs
 from core.threads import BlasThreads
+from core.training_record import TrainingRecord
 
 
 class DivergenceError(RuntimeError):
@@ -101,6 +102,9 @@ class Trainer:
         self.history: list[dict] = []
         self._x_buf = None  # where batches are gathered
         self._stop_requested = False
+        # each training image's probability of its label at every epoch, from the training pass's own outputs
+        self.record = TrainingRecord(self._y, self.n_classes)
+        self._rows = None  # the training-split indices of the batch being trained (`_epoch_batches`)
 
     def stop(self) -> None:
         """Ask `fit_iter` to end after the current batch, handing over the weights trained so far as a last,
@@ -207,6 +211,7 @@ class Trainer:
                 loss, inputs, deltas, out = loss_and_deltas(net, x, t, cfg.loss, cfg.dropout, rng, ws, cfg.backprop)
                 finite = math.isfinite(loss) and _outer_products_finite(inputs, deltas)
                 correct = int(out[0].argmax() == y[0])
+                self.record.observe(self._rows, out)
             else:
                 loss, correct = self._gradients(x, y, t, rng, ws, loop.grads)
                 finite = math.isfinite(loss) and _finite(loop.grads)
@@ -239,6 +244,7 @@ class Trainer:
             lr=lr,
             partial=x is not None,
             x=float(epoch if x is None else x),
+            dynamics=self.record.end_epoch(epoch),
         )
         self.history.append(event.as_dict())
         return event
@@ -253,6 +259,7 @@ class Trainer:
                 net, x, t, cfg.loss, cfg.dropout, rng, ws, cfg.backprop
             )
             grads_from_deltas(net, inputs, deltas, cfg.l2, ws)
+            self.record.observe(self._rows, out)
             return loss, int(np.count_nonzero(out.argmax(1) == y))
         total_loss, correct = 0.0, 0
         chunk_grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
@@ -262,6 +269,7 @@ class Trainer:
                 net, x[part], t[part], cfg.loss, cfg.dropout, rng, ws, cfg.backprop
             )
             grads_from_deltas(net, inputs, deltas, 0.0, ws)
+            self.record.observe(self._rows, out, part)
             share = len(out) / n
             for g, c in zip(grads, chunk_grads, strict=True):
                 if start == 0:
@@ -287,6 +295,7 @@ class Trainer:
         n = len(self._x)
         order = order_rng.permutation(n) if cfg.shuffle else np.arange(n)
         if not self._augmenting and batch_size >= n:  # plain gradient descent: the order does not matter
+            self._rows = np.arange(n)
             yield self._x, self._y
             return
         if not self._augmenting:
@@ -294,7 +303,7 @@ class Trainer:
                 self._x_buf = np.empty((batch_size, self._x.shape[1]), self._x.dtype)
             x_buf = self._x_buf
             for lo in range(0, n, batch_size):
-                idx = order[lo : lo + batch_size]
+                idx = self._rows = order[lo : lo + batch_size]
                 yield np.take(self._x, idx, axis=0, out=x_buf[: len(idx)]), self._y[idx]
             return
         copies = 3 if cfg.augment == "rashid" else 1
@@ -310,7 +319,9 @@ class Trainer:
             ]
             x = (parts[0] if len(parts) == 1 else np.concatenate(parts)).reshape(-1, h * w)
             y = np.repeat(self._y[idx], copies) if copies > 1 else self._y[idx]
+            rows = np.repeat(idx, copies) if copies > 1 else idx
             for lo in range(0, len(x), batch_size):
+                self._rows = rows[lo : lo + batch_size]
                 yield x[lo : lo + batch_size], y[lo : lo + batch_size]
 
 
