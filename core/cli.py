@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=_number(float, 0.2), default=3.0, help="time per measurement")
     p.add_argument("--threads", type=_number(int, 0, "a whole number"), default=0, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    from core.cli_sweep import add_parser as add_sweep_parser  # no Dask imported until a sweep runs
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -178,9 +182,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from core.datasets import DatasetError
     from core.model_io import ModelError
     from core.recipes import RecipeError
+    from core.sweep import SweepError
     from core.training import ConfigError, DivergenceError
 
-    return (UsageError, DatasetError, ModelError, RecipeError, ConfigError, DivergenceError)
+    return (UsageError, DatasetError, ModelError, RecipeError, ConfigError, DivergenceError, SweepError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
             from core.cli_train import cmd_train
 
             return cmd_train(args)
+        if args.command == "sweep":
+            from core.cli_sweep import cmd_sweep
+
+            return cmd_sweep(args)
         return {
             "datasets": cmd_datasets,
             "recipes": cmd_recipes,
