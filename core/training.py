@@ -24,9 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core import conv_training
 from core.augment import augment_batch
 from core.config import ConfigError, TrainConfig  # noqa: F401  (ConfigError is part of this module's API)
+from core.convnet import forward_loss as conv_forward_loss
+from core.convnet import is_convolutional
 from core.events import BatchEvent, EpochEvent  # noqa: F401  (part of this module's API)
+from core.layer_spec import is_layered
 from core.network import (
     Network,
     Workspace,
@@ -84,7 +88,10 @@ class Trainer:
             )
         sizes = [self._x.shape[1], *config.hidden, self.n_classes]
         init_seed, self._order_seed, self._noise_seed = np.random.SeedSequence(config.seed).spawn(3)
-        if network is None:
+        if is_layered(config.hidden):  # a convolutional network (core.conv_training)
+            network = (conv_training.new_network(config, self.n_classes, self.image_shape, np.random.default_rng(init_seed), dtype)
+                       if network is None else conv_training.check_network(network, config, self.n_classes, self.image_shape))  # fmt: skip
+        elif network is None:
             network = init_network(
                 sizes,
                 config.activation,
@@ -119,7 +126,8 @@ class Trainer:
         if x is None:
             return None
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, outputs = forward_loss(self.network, x, self._target_table[y], self.config.loss)
+            loss_fn = conv_forward_loss if is_convolutional(self.network) else forward_loss
+            loss, outputs = loss_fn(self.network, x, self._target_table[y], self.config.loss)
         return {"loss": float(loss), "accuracy": float(np.mean(np.argmax(outputs, axis=1) == y))}
 
     def fit(self) -> list[dict]:
@@ -146,6 +154,8 @@ class Trainer:
         """Multiply-adds in a batch's largest matrix product: what decides whether BLAS threads can pay."""
         n = len(self._x) * (3 if self.config.augment == "rashid" else 1)
         batch = min(self.config.batch_size or n, n, _CHUNK)
+        if is_convolutional(self.network):
+            return conv_training.largest_product(self.network, batch)
         sizes = self.network.layer_sizes
         return max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
@@ -192,6 +202,9 @@ class Trainer:
         """What every batch reuses: the optimizer, the workspace, the gradient arrays, the targets' buffer."""
         cfg, net = self.config, self.network
         optimizer = make_optimizer(cfg.optimizer, cfg.momentum, cfg.rho, cfg.beta1, cfg.beta2, cfg.eps)
+        if is_convolutional(net):  # its buffers and gradients: core.conv_training.ConvStep
+            step = conv_training.ConvStep(net, batch_size)
+            return _Loop(optimizer, step, step.grads, net.params, np.empty((batch_size, self.n_classes), net.dtype), False)
         ws = Workspace(net.layer_sizes, min(batch_size, _CHUNK), net.dtype, net.use_bias, cfg.dropout > 0)
         grads = ws.grads_W + [g for g in ws.grads_b if g is not None]
         if batch_size > _CHUNK:  # big batches are computed a chunk at a time and their gradients summed
@@ -254,6 +267,9 @@ class Trainer:
         right. A batch bigger than the workspace is done a chunk at a time, the chunks' gradients weighted by
         their share of the batch."""
         cfg, net, n = self.config, self.network, len(y)
+        if isinstance(ws, conv_training.ConvStep):
+            observe = lambda out, part=None: self.record.observe(self._rows, out, part)  # noqa: E731
+            return ws.gradients(net, x, y, t, rng, cfg.loss, cfg.l2, observe)
         if n <= ws.batch:
             loss, inputs, deltas, out = loss_and_deltas(
                 net, x, t, cfg.loss, cfg.dropout, rng, ws, cfg.backprop

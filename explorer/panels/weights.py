@@ -18,6 +18,7 @@ from core import insight
 from core.readers import IMAGE_SHAPE, N_PIXELS
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
+from explorer.panels.unit_inspector import UnitInspector
 from explorer.panels.weights_layout import GRADIENT, build_controls, build_templates_side, build_units_side
 from explorer.widgets.tab_caption import TabCaption
 
@@ -76,6 +77,9 @@ class WeightsPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(build_templates_side(self))
         splitter.addWidget(build_units_side(self))
+        self.inspector = UnitInspector(state, self)  # the unit's top images and silencing (unit_inspector.py)
+        splitter.addWidget(self.inspector)
+        splitter.setStretchFactor(2, 1)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         self._attach_exports(controls)
@@ -152,6 +156,7 @@ class WeightsPanel(QWidget):
             return
         self.unit = int(unit)
         self.gallery.select(self.unit)
+        self.inspector.follow_gallery(self.unit)
         weights = np.asarray(self.model.network.weights[0][:, unit], dtype=np.float64)
         self.unit_heatmap.set_data(weights.reshape(IMAGE_SHAPE))
         self.unit_heatmap.set_title(f"Unit {unit}: its {N_PIXELS} incoming weights")
