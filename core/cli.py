@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.cli_sweep import add_parser as add_sweep_parser  # no Dask imported until a sweep runs
 
     add_sweep_parser(sub)
+    from core.cli_suspects import add_parser as add_suspects_parser
+
+    add_suspects_parser(sub)
     return parser
 
 
@@ -200,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             from core.cli_sweep import cmd_sweep
 
             return cmd_sweep(args)
+        if args.command == "suspects":
+            from core.cli_suspects import cmd_suspects
+
+            return cmd_suspects(args)
         return {
             "datasets": cmd_datasets,
             "recipes": cmd_recipes,

@@ -13,8 +13,8 @@ import sys
 
 from explorer import version
 
-HEADLESS_COMMANDS = {"datasets", "recipes", "train", "evaluate", "bench", "sweep"}
-COMMANDS = ("datasets", "recipes", "train", "evaluate", "bench", "export", "sweep")
+HEADLESS_COMMANDS = {"datasets", "recipes", "train", "evaluate", "bench", "sweep", "suspects"}
+COMMANDS = ("datasets", "recipes", "train", "evaluate", "bench", "export", "sweep", "suspects")
 EXIT_BAD_INPUT = 2
 EXIT_NO_DISPLAY = 1
 # options QApplication itself understands (`mnist-explorer -style fusion`); any other option is refused
@@ -31,6 +31,7 @@ With no command, the desktop app opens. The commands (each has --help):
   bench      time training and inference of the core on this machine
   export     write every figure of a model file into a folder: export MODEL.npz OUTDIR
   sweep      train a grid of settings in parallel on Dask: sweep --grid lr=0.1,0.01 ...
+  suspects   train, then list the training images most likely mislabelled: suspects [--top N] [--json]
 Options: --help, --version; Qt's own options (such as -style fusion) pass to the app."""
 
 
