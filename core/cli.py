@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test accuracy, loss, per-class accuracy, confusion matrix")
     p.add_argument("model", metavar="MODEL.npz")
     p.add_argument("--dataset", help="evaluate on this dataset (default: the one the model was trained on)")
+    p.add_argument("--robustness", action="store_true", help="add rotation, shift, noise, thickness curves")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("bench", help="time training and inference of the core on this machine")
@@ -152,6 +153,10 @@ def cmd_evaluate(args) -> int:
     model = model_io.load(args.model)
     dataset = datasets.load(args.dataset or model.dataset)
     result = {"model": args.model, **evaluate_model(model, dataset)}
+    if args.robustness:
+        from core.cli_robustness import add_robustness
+
+        add_robustness(result, model, dataset)
     if args.json:
         _print_json(result)
         return 0
@@ -167,6 +172,10 @@ def cmd_evaluate(args) -> int:
     print(" " * (width + 2) + "".join(f"{i:>{cells}}" for i in range(len(result["classes"]))))
     for name, row in zip(result["classes"], result["confusion_matrix"], strict=True):
         print(f"  {name:<{width}}" + "".join(f"{v:>{cells}}" for v in row))
+    if args.robustness:
+        from core.cli_robustness import print_robustness
+
+        print_robustness(result)
     return 0
 
 
