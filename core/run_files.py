@@ -6,6 +6,7 @@ Layout, under `core.paths.data_dir() / "runs"`::
     <run id>/run.json           settings, name, number, status, history (one entry per epoch), curve segment count
     <run id>/epoch_0001.npz     the weights at the end of each epoch: a model file (core/model_io.py)
     <run id>/curves_0001.npy    per-batch curves, one (points, 6) float32 segment per save, in CURVE_COLUMNS order
+    <run id>/dynamics.npz       the per-image training record (core/training_record.py), rewritten each epoch
 
 Every file is written with `core.atomic.write_atomic`. An epoch is saved in this order: its weights, its new curve
 points, then `run.json`, which is the commit: a process killed at any moment leaves the previous `run.json`, and
@@ -32,6 +33,7 @@ from core.training import TrainConfig
 FORMAT = "mnist-explorer-run"
 VERSION = 1
 RECORD = "run.json"
+DYNAMICS = "dynamics.npz"  # may be one epoch ahead of run.json (killed before the commit): truncated when read
 CURVE_COLUMNS = ("x", "loss", "accuracy", "lr", "loss_smooth", "accuracy_smooth")
 STATUSES = ("training", "paused", "completed", "stopped", "diverged", "error", "interrupted", "loaded")
 UNFINISHED = ("training", "paused")  # statuses a run only has while its process is alive
@@ -71,6 +73,7 @@ class StoredRun:
     config: TrainConfig
     curves: np.ndarray  # (points, len(CURVE_COLUMNS)) float32
     snapshot_files: list[Path]  # epoch 1, 2, ... in order; or only the final epoch's when the run was thinned
+    dynamics_file: Path | None = None  # the per-image training record, when the run has one
 
     @property
     def interrupted(self) -> bool:
@@ -173,7 +176,8 @@ def read_run(folder: Path) -> StoredRun:
     except (ValueError, TypeError) as exc:
         _fail(folder, f"has settings this version cannot use ({exc}).")
     snapshots, _extra = _snapshot_files(folder, len(record["history"]))
-    return StoredRun(folder, record, config, _read_curves(folder, record["segments"]), snapshots)
+    dynamics = folder / DYNAMICS if (folder / DYNAMICS).is_file() else None
+    return StoredRun(folder, record, config, _read_curves(folder, record["segments"]), snapshots, dynamics)
 
 
 def _tidy(stored: StoredRun) -> None:

@@ -24,9 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core import model_io
+from core import model_io, training_record
 from core.atomic import write_atomic
-from core.run_files import RECORD, SNAPSHOT_PATTERN, folder_bytes, run_folders, segment_name, snapshot_name
+from core.run_files import (
+    DYNAMICS,
+    RECORD,
+    SNAPSHOT_PATTERN,
+    folder_bytes,
+    run_folders,
+    segment_name,
+    snapshot_name,
+)
 
 STORE_FILE = "store.json"
 DEFAULT_LIMIT_MB = 1024
@@ -76,10 +84,12 @@ class RunStore:
         self.submit(lambda: self._enforce_limit(keep), "keep the disk limit")
 
     def save(
-        self, record: dict, curves: np.ndarray | None = None, snapshot=None, keep: set[int] = frozenset()
+        self, record: dict, curves: np.ndarray | None = None, snapshot=None, keep: set[int] = frozenset(),
+        dynamics=None,
     ):
         """Write one run: its epoch's weights (`snapshot`, a Model, for epoch len(history)), the curve points
-        since the last save (`curves`, segment `record["segments"]`), then run.json. Then keep the limit."""
+        since the last save (`curves`, segment `record["segments"]`), its per-image record (`dynamics`, a
+        core.training_record.Dynamics, rewritten whole), then run.json. Then keep the limit."""
         run_id = int(record["run_id"])
         folder = self.root / str(run_id)
         epoch, segment = len(record["history"]), int(record["segments"])
@@ -90,6 +100,9 @@ class RunStore:
                 model_io.save(folder / snapshot_name(epoch), snapshot)
             if curves is not None and len(curves):
                 write_atomic(folder / segment_name(segment), lambda f: np.save(f, curves, allow_pickle=False))
+            if dynamics is not None:
+                data = training_record.to_bytes(dynamics)
+                write_atomic(folder / DYNAMICS, lambda f: f.write(data))
             _write_json(folder / RECORD, record)
             if snapshot is not None:
                 self._enforce_limit(set(keep) | {run_id})

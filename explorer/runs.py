@@ -192,6 +192,9 @@ class Run:
     on_disk: bool = False  # something of it has been written
     saved_points: int = 0  # batch points already written, and in how many curve segments
     saved_segments: int = 0
+    # the per-image training record (core.training_record.Dynamics), or its file for a restored run (read by
+    # `run_dynamics` when first used); None for a loaded model or a run from before the record existed
+    dynamics: Any = None
 
     @property
     def final_accuracy(self) -> float | None:
@@ -243,6 +246,19 @@ def new_curve_points(run: Run) -> np.ndarray | None:
     return segment.astype(np.float32)
 
 
+def run_dynamics(run: Run):
+    """The run's per-image training record (core.training_record.Dynamics) up to its last epoch, read from its
+    file for a restored run (call it off the GUI thread); None when it has none. ValueError: a damaged file."""
+    from core import training_record
+
+    dynamics = run.dynamics
+    if isinstance(dynamics, Path):
+        dynamics = training_record.load(dynamics)
+    if dynamics is not None and run.history and dynamics.epochs and dynamics.epochs[-1] > len(run.history):
+        dynamics = dynamics.truncated(len(run.history))  # written just before a run.json that never came
+    return dynamics
+
+
 INTERRUPTED = "The app ended while this run trained; it kept the epochs it had finished."
 
 
@@ -269,6 +285,7 @@ def restored_run(stored: run_files.StoredRun) -> Run:
         on_disk=True,
         saved_points=len(stored.curves),
         saved_segments=record["segments"],
+        dynamics=stored.dynamics_file,
     )
     for column, name in enumerate(CURVE_COLUMNS):
         getattr(run, f"batch_{name}").extend(stored.curves[:, column])

@@ -313,7 +313,8 @@ class AppState(QObject):
             return  # a rename before the first epoch: the first save will carry it
         run.on_disk = True
         curves = new_curve_points(run)
-        self.run_store.save(run_record(run), curves, snapshot, keep=self._protected_ids())
+        dynamics = run.dynamics if snapshot is not None and hasattr(run.dynamics, "epochs") else None
+        self.run_store.save(run_record(run), curves, snapshot, keep=self._protected_ids(), dynamics=dynamics)
 
     def _on_store_note(self, text: str) -> None:
         self.show_status(text)
@@ -332,6 +333,7 @@ class AppState(QObject):
             run.seconds = seconds
         run.snapshots.append(model)
         run.history.append(_event_numbers(event))
+        run.dynamics = getattr(event, "dynamics", None) or run.dynamics  # the per-image record so far
         if not run.classes and model is not None:
             run.classes = [str(c) for c in model.classes]
         self._save(run, snapshot=model)
