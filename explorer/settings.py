@@ -3,7 +3,8 @@ i.e. `MNIST_EXPLORER_CONFIG_DIR` when set, so tests never touch the real one).
 
 Keys: `dataset` (the last dataset: "mnist", "fashion-mnist" or a path), `datasets/extra` (folders and files the
 user opened), `recipe`, `config` (the last configuration as JSON), `window/geometry`, `window/state`, and
-`splitters/<name>` (each splitter's sizes), `training/threads` (BLAS threads for new runs; 0 = automatic).
+`splitters/<name>` (each splitter's sizes), `training/threads` (BLAS threads for new runs; 0 = automatic),
+`insight/abstain_threshold` (the confidence under which the network says "not sure": Errors and Draw tabs).
 """
 
 from __future__ import annotations
@@ -31,6 +32,27 @@ def thread_setting() -> int:
         return max(0, int(open_settings().value(THREADS_KEY, 0)))
     except (TypeError, ValueError):
         return 0
+
+
+ABSTAIN_KEY = "insight/abstain_threshold"
+
+
+def abstain_setting() -> float:
+    """The confidence threshold (0..1) under which the network abstains; core.abstain's default if unset."""
+    from core.abstain import DEFAULT_THRESHOLD
+
+    try:
+        value = float(open_settings().value(ABSTAIN_KEY, DEFAULT_THRESHOLD))
+    except (TypeError, ValueError):
+        return DEFAULT_THRESHOLD
+    return min(max(value, 0.0), 1.0) if value == value else DEFAULT_THRESHOLD  # NaN: the default
+
+
+def save_abstain_setting(value: float) -> float:
+    """Keep the threshold (clipped to 0..1) for the next launch; returns what was kept."""
+    value = min(max(float(value), 0.0), 1.0)
+    open_settings().setValue(ABSTAIN_KEY, value)
+    return value
 
 
 def config_to_json(config) -> str:

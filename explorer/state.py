@@ -36,6 +36,7 @@ from explorer.runs import (
     run_colour,
     run_record,
 )
+from explorer.settings import abstain_setting, save_abstain_setting
 
 __all__ = ["RUN_COLOURS", "AppState", "GrowingArray", "Run", "RunStatus"]
 
@@ -58,6 +59,7 @@ class AppState(QObject):
     epochSelected = Signal(int)  # 1-based epoch of the selected run now shown
     imageSelected = Signal(str, int)  # split ("train" | "test"), index
     statusMessage = Signal(str)
+    abstainChanged = Signal(float)  # the confidence under which the network says "not sure" (Errors, Draw)
     diskUsageChanged = Signal(object)  # bytes the saved runs take on disk (int)
     trainRequested = Signal(object)  # TrainRequest: the training controller starts it (one run at a time)
     stopRequested = Signal()  # the training controller stops the run training (after its current batch)
@@ -80,6 +82,7 @@ class AppState(QObject):
         self.run_store: run_store.RunStore | None = None  # set by open_run_store
         self.disk_usage: int | None = None  # bytes, while runs are kept
         self.skipped_runs: list[str] = []  # why each saved run that could not be read was skipped
+        self.abstain_threshold = abstain_setting()  # 0..1, kept between launches (explorer/settings.py)
         self._storeUsage.connect(self._on_store_usage)
         self._storeNote.connect(self._on_store_note)
 
@@ -373,6 +376,13 @@ class AppState(QObject):
             self.statusMessage.emit(f"The saved weights of {run.name} could not be read, but its curves and history "
                                     f"are still here ({run.snapshots.problem.rstrip('.')}).")  # fmt: skip
         self.modelChanged.emit(model)
+
+    def set_abstain_threshold(self, value: float) -> None:
+        """The confidence under which the network abstains ("not sure"); saved for the next launch."""
+        value = save_abstain_setting(value)
+        if value != self.abstain_threshold:
+            self.abstain_threshold = value
+            self.abstainChanged.emit(value)
 
     # --- images ----------------------------------------------------------------------------------------------
     def select_image(self, split: str, index: int) -> None:
