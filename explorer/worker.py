@@ -59,6 +59,7 @@ class TrainingController(QObject):
         self._thread_ended.set()
         self._ended = RunEnded("stopped")  # how the run now training ended, once its feed says (see _on_finished)
         self._switch_interval = sys.getswitchinterval()
+        self.claimed_by = ""  # while a sweep trains: the sentence every request to train is refused with
         state.trainRequested.connect(self._on_request)
         state.stopRequested.connect(self.stop)
 
@@ -78,6 +79,10 @@ class TrainingController(QObject):
 
     def _on_request(self, request) -> None:
         """Every entry point that trains asks through `AppState.request_training`: one run at a time."""
+        if self.claimed_by:  # one training at a time: a sweep counts as one
+            request.refusal = self.claimed_by
+            self.state.show_status(request.refusal)
+            return
         if self.running:
             request.refusal = f"{self.run.name} is training; stop it first, or wait for it to end."
             self.state.show_status(request.refusal)
