@@ -19,8 +19,9 @@ from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.panels.draw_layout import NO_MODEL, build_answer_side, build_drawing_side
+from explorer.widgets.abstain_view import guess_text
 from explorer.widgets.canvas import CANVAS_SIDE
-from explorer.widgets.prob_bars import is_probabilities, output_text
+from explorer.widgets.prob_bars import is_probabilities
 from explorer.widgets.tab_caption import TabCaption
 
 THROTTLE_MS = 30  # at most one recomputation per 30 ms while the pointer moves
@@ -127,6 +128,7 @@ class DrawPanel(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         state.modelChanged.connect(self._on_model_changed)
+        state.abstainChanged.connect(lambda _threshold: self.update_prediction())
         self._on_model_changed(state.model)
 
     def _attach_exports(self, views: QGridLayout, guess: QHBoxLayout) -> None:
@@ -176,10 +178,9 @@ class DrawPanel(QWidget):
         top = int(np.argmax(self.probabilities))
         as_probability = is_probabilities(model)
         self.bars.set_probabilities(self.probabilities, model.classes, activations=not as_probability)
-        self.prediction_label.setText(
-            f"The network thinks: <b>{model.classes[top]}</b> "
-            f"({output_text(self.probabilities[top], as_probability)})"
-        )
+        # "not sure" (with the top guesses) under the Errors tab's abstain threshold
+        threshold = self.state.abstain_threshold
+        self.prediction_label.setText(guess_text(self.probabilities, model.classes, as_probability, threshold))
         self._show_back_query(top)
 
     def _on_model_changed(self, model) -> None:

@@ -18,6 +18,7 @@ from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.panels.errors_data import EMPTY_TEXT, describe, percent, score_test
 from explorer.panels.errors_layout import build_lists, build_scorecard_row, build_upper
+from explorer.widgets.abstain_view import AbstainView, connect_state
 from explorer.widgets.prob_bars import is_probabilities, output_text
 from explorer.widgets.tab_caption import TabCaption
 
@@ -45,6 +46,9 @@ class ErrorsPanel(QWidget):
         top = build_scorecard_row(self)
         upper = build_upper(self)
         lists = build_lists(self)
+        self.abstain_view = AbstainView(self)  # "I don't know": the confidence threshold (shared with Draw)
+        lists.addTab(self.abstain_view, "I don't know")
+        connect_state(self.abstain_view, state)
         lower = QSplitter(Qt.Orientation.Vertical, self)
         lower.addWidget(upper)
         lower.addWidget(lists)
@@ -163,6 +167,7 @@ class ErrorsPanel(QWidget):
         self.saliency_view.set_data(None)
         self.saliency_view.set_outline(None)
         self.bars.set_probabilities(None, [])
+        self.abstain_view.set_curve(None, empty_text=text)
 
     def _on_probs(self, scored: dict) -> None:
         probs = scored["probs"]
@@ -175,6 +180,7 @@ class ErrorsPanel(QWidget):
         self.scorecard.setText(f"{right:,} / {total:,} right ({100 * right / total:.2f}%)")
         self._show_matrix()
         self._fill_metrics()
+        self.abstain_view.set_curve(scored["abstain"], is_probabilities(self.model))
         captions = scored["captions"]
         thumbnail = 76 if scored["wide"] else 56
         self.wrong_grid.set_thumbnail_size(thumbnail)

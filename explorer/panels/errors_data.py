@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core import insight
+from core import abstain, insight
 from explorer.widgets.prob_bars import is_probabilities, short_output_text
 
 EMPTY_TEXT = "Train a model to see the test images it gets wrong."
@@ -45,6 +45,7 @@ def score_test(model, images, labels) -> dict:
         "scorecard": insight.scorecard(labels, predicted),
         "captions": captions,
         "wide": max(len(name) for name in short) > 2,  # room for "Pullover→Coat 97%"
+        "abstain": abstain.curve(probs, labels, as_probability),  # "I don't know" (explorer/widgets/abstain_view.py)
     }
 
 
