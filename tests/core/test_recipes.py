@@ -26,6 +26,9 @@ def test_every_recipe_builds_a_valid_config_with_its_source_figure():
         "two-hidden-sgd",
         "tiny-gd",
         "best",
+        "lenet5",
+        "keras-convnet",
+        "best-cnn",
     ]
     for name in recipes.names():
         cfg = recipes.config(name)
@@ -71,6 +74,13 @@ def test_recipes_say_what_their_sources_say():
     assert (
         recipes.get("best").target("mnist") >= 0.985 and recipes.get("best").target("fashion-mnist") >= 0.895
     )
+    lenet = recipes.config("lenet5")
+    assert (lenet.hidden, lenet.activation, lenet.epochs) == (("c6k5s", "p2", "c16k5", "p2", 120, 84), "tanh", 20)
+    assert recipes.get("lenet5").reported == 0.9905  # 0.95% test error
+    convnet = recipes.config("keras-convnet")
+    assert convnet.hidden == ("c32k3", "p2", "c64k3", "p2", "d0.5") and convnet.dropout == 0
+    assert (convnet.optimizer, convnet.lr, convnet.batch_size, convnet.epochs) == ("adam", 0.001, 128, 15)
+    assert recipes.get("best-cnn").target("mnist") >= 0.994 and recipes.get("best-cnn").target("fashion-mnist") >= 0.92
 
 
 def test_overrides_win_and_bad_ones_are_refused():
@@ -93,6 +103,9 @@ SHORT = {
     "two-hidden-sgd": dict(train_limit=2000, epochs=3),  # 96 steps of 64
     "tiny-gd": dict(train_limit=2000, epochs=150),  # 150 full-batch steps
     "best": dict(train_limit=2000, epochs=3, hidden=(256, 256)),  # its recipe, narrower: 48 steps
+    "lenet5": dict(train_limit=1000, epochs=2),  # 63 steps of 32
+    "keras-convnet": dict(train_limit=2000, epochs=3),  # 48 steps of 128
+    "best-cnn": dict(train_limit=1000, epochs=3, hidden=("c8k3s", "p2", "c16k3s", "p2", 64)),  # narrower
 }
 
 
