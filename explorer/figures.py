@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from core import insight
 from core.readers import IMAGE_SHAPE
+from explorer.conv_figures import compute_conv, render_conv_files
 
 OPTIMISED_STEPS = 200  # gradient steps of an optimised input: enough for a stable picture on MNIST networks
 OPTIMISED_L2 = 0.01  # keeps the optimised input from saturating every pixel
@@ -39,7 +40,7 @@ class FigureData:
     backqueries: np.ndarray  # (classes, 28, 28) float
     backquery_kind: str  # "back query" (Rashid's) or "optimised input"
     backquery_range: tuple[float, float]
-    templates: np.ndarray  # (classes, 28, 28) the linearised weights
+    templates: np.ndarray | None  # (classes, 28, 28) the linearised weights; None for a convolutional network
     confusion: np.ndarray | None = None  # (classes, classes) int; None without test images
     mistakes: np.ndarray | None = None  # test indices, most confident first
     mistake_images: np.ndarray | None = None  # uint8 (k, 28, 28), k <= MISTAKES_SHOWN
@@ -49,6 +50,7 @@ class FigureData:
     probabilities: bool = True  # softmax outputs; False: sigmoid activations, captioned as such, not as percent
     test_accuracy: float | None = None
     notes: list[str] = field(default_factory=list)  # why a figure is missing
+    conv: object = None  # explorer.conv_figures.ConvFigures of a convolutional network (its filters and maps)
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
@@ -77,13 +79,15 @@ def compute(model, dataset=None, progress=None) -> FigureData:
         report(0.8 * label / n, f"Back query of {model.classes[label]}")
         image, kind = backquery(model, label)
         queries.append(image.reshape(IMAGE_SHAPE))
-    templates = insight.linear_template(model.network).reshape(n, *IMAGE_SHAPE)
+    conv = compute_conv(model, dataset)  # None for an MLP
+    templates = None if conv else insight.linear_template(model.network).reshape(n, *IMAGE_SHAPE)
     data = FigureData(
         class_names=[str(c) for c in model.classes],
         backqueries=np.stack(queries),
         backquery_kind=kind,
         backquery_range=backquery_range(model, kind),
         templates=templates,
+        conv=conv,
     )
     if dataset is None or getattr(dataset, "test_images", None) is None or len(dataset.test_images) == 0:
         data.notes.append("No test images, so no confusion matrix and no misclassified digits.")
@@ -330,7 +334,8 @@ def render_files(data: FigureData) -> dict[str, bytes]:
         lo, hi = float(data.backqueries[k].min()), float(data.backqueries[k].max())
         files[f"backquery_{k}.png"] = png_bytes(render_tile(data.backqueries[k], lo, hi, "grey", title))
         files[f"backquery_{k}.npy"] = npy_bytes(data.backqueries[k])
-    for k, name in enumerate(names):
+    files.update(render_conv_files(data.conv))  # a CNN's filters and feature maps (explorer/conv_figures.py)
+    for k, name in enumerate(names if data.templates is not None else []):
         limit = float(np.abs(data.templates[k]).max()) or 1.0
         tile = render_tile(
             data.templates[k], -limit, limit, DIVERGING, f"Weights for {name}", colour_bar=True

@@ -16,6 +16,7 @@ import numpy as np
 
 from core import __version__ as CORE_VERSION
 from core import insight
+from explorer.conv_figures import MLP_ONLY_NOTE, conv_layer_tokens, conv_section
 
 STYLE = """
 body { font: 15px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #222;
@@ -100,7 +101,10 @@ def build_report(
     return "".join(parts)
 
 
-def _layer_sizes(net) -> list[int]:
+def _layer_sizes(net) -> list:
+    """[784, 512, 10] for an MLP; [784, "c32k3", "p2", ..., 10] for a convolutional network."""
+    if not hasattr(net, "weights"):  # a core.convnet.ConvNetwork: its layers as the hidden-layer field writes them
+        return [784, *conv_layer_tokens(net), net.n_classes]
     return [int(net.weights[0].shape[0])] + [int(w.shape[1]) for w in net.weights]
 
 
@@ -127,7 +131,10 @@ def _head(model, data, history: list[dict], run_name: str) -> list[str]:
 def _run_summary(model, config: dict, history: list[dict], dataset, timings: dict | None) -> list[tuple]:
     """The run as (key, value) rows: what was trained on what, and how long it took."""
     net = model.network
-    n_params = sum(int(w.size) for w in net.weights) + sum(int(b.size) for b in net.biases if b is not None)
+    if hasattr(net, "weights"):
+        n_params = sum(int(w.size) for w in net.weights) + sum(int(b.size) for b in net.biases if b is not None)
+    else:
+        n_params = sum(int(p.size) for p in net.params)
     seconds = sum(float(h.get("epoch_seconds", 0.0)) for h in history)
     speeds = [
         float(h["samples_per_second"])
@@ -187,6 +194,11 @@ def _pictures_section(data, files: dict[str, bytes]) -> list[str]:
     parts.extend(
         _img(files.get(f"backquery_{k}.png"), f"{kind}: {n}") for k, n in enumerate(data.class_names)
     )
+    if data.conv is not None:  # a CNN: its filters and feature maps in place of the MLP's weight templates
+        parts.append("</div>")
+        parts.extend(conv_section(data.conv, files, _img))
+        parts.append(f"<h2>What the weights look for</h2><p class='note'>{html.escape(MLP_ONLY_NOTE)}</p><div>")
+        return parts
     parts.append(
         "</div><h2>What the weights look for</h2><p>The linearised network W0·W1·…: blue pixels count "
         "against the label, red for it.</p><div class='figs'>"

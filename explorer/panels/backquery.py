@@ -19,6 +19,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core import insight
+from core.convnet import is_convolutional
 from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
@@ -37,6 +38,11 @@ def describe(model, method: str, chosen: bool) -> str:
         why = "you chose it for this run" if chosen else "this network is all sigmoid"
         return f"Back query: Rashid's method, because {why}; each label runs backwards into a picture."
     net = model.network
+    if is_convolutional(net):  # Rashid's method has no inverse for a convolution or a max pool: one sentence why
+        return (
+            "Back query: the optimised input, because Rashid's back query runs a sigmoid MLP's layers backwards "
+            "and a convolutional network's filters and pooling cannot be run backwards that way."
+        )
     if chosen:
         return "Back query: the optimised input, as you chose for this run: the picture the network is surest of."
     if len(net.weights) > 1 and net.activation != "sigmoid":
@@ -58,14 +64,14 @@ def compute_optimised(network, n_classes: int, steps: int, l2: float, lo: float,
             progress(k, n_classes, "optimising")
         inputs.append(insight.optimised_input(network, k, steps, l2, lo, hi, rng))
     images = np.stack(inputs)
-    probs = network.forward(images.astype(network.weights[0].dtype))
+    probs = network.forward(images.astype(network.dtype))
     return {"method": OPTIMISED, "images": images, "probs": probs, "lo": lo, "hi": hi}
 
 
 def compute_back_queries(network, n_classes: int) -> dict:
     """Every label's back query and the network's outputs for it."""
     images = insight.back_queries(network, n_classes)
-    probs = network.forward(images.astype(network.weights[0].dtype))
+    probs = network.forward(images.astype(network.dtype))
     return {"method": BACK_QUERY, "images": images, "probs": probs}
 
 
@@ -176,7 +182,7 @@ class BackQueryPanel(QWidget):
         net = model.network
         if not optimised:
             self.job.cancel()  # a pending optimised input is stale now
-            if sum(w.size for w in net.weights) <= SYNC_WEIGHTS:
+            if sum(w.size for w in getattr(net, "weights", None) or net.params) <= SYNC_WEIGHTS:
                 self._on_result(compute_back_queries(net, len(model.classes)))  # a few milliseconds
             else:
                 self._submit(compute_back_queries, net, len(model.classes))

@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from core import datasets, recipes
+from core.layer_spec import is_layered
 from core.readers import N_PIXELS
 from core.training import ConfigError, TrainConfig
 from explorer.jobs import JobRunner
@@ -300,9 +301,13 @@ class ControlPanel(QWidget):
             parent_run = self.state.selected_run
             network = parent_run.model.network.copy()
             wanted = [N_PIXELS, *config.hidden, dataset.n_classes]
-            if list(network.layer_sizes) != wanted or network.activation != config.activation:
+            if is_layered(parent_run.model.config.hidden) or is_layered(config.hidden):  # a CNN: its layer tokens
+                have = [N_PIXELS, *parent_run.model.config.hidden, len(parent_run.model.classes)]
+            else:
+                have = list(network.layer_sizes)
+            if have != wanted or network.activation != config.activation:
                 self.show_message(
-                    f"Cannot continue {parent_run.name}: its layers are {'-'.join(map(str, network.layer_sizes))} "
+                    f"Cannot continue {parent_run.name}: its layers are {'-'.join(map(str, have))} "
                     f"{network.activation}; set the same to continue it, or untick Continue.",
                     "error",
                 )

@@ -21,6 +21,7 @@ from explorer.jobs import JobRunner
 from explorer.panels.draw_layout import NO_MODEL, build_answer_side, build_drawing_side
 from explorer.widgets.abstain_view import guess_text
 from explorer.widgets.canvas import CANVAS_SIDE
+from explorer.widgets.feature_maps import LiveFeatureMaps
 from explorer.widgets.prob_bars import is_probabilities
 from explorer.widgets.tab_caption import TabCaption
 
@@ -100,6 +101,9 @@ class DrawPanel(QWidget):
 
         left = build_drawing_side(self)
         right, views, guess = build_answer_side(self)
+        # a CNN's feature maps of the drawing, under the bars (hidden for an MLP; explorer/widgets/feature_maps.py)
+        self.feature_maps = LiveFeatureMaps(self, "drawFeatureMaps", title="What its filters find in your digit")
+        right.addWidget(self.feature_maps, 1)
         self.caption = TabCaption(self, "drawCaption", describe(None))
         columns = QHBoxLayout()
         columns.addLayout(left, 5)
@@ -173,7 +177,9 @@ class DrawPanel(QWidget):
             self.bars.set_probabilities(None, self._class_names())
             self.prediction_label.setText("")
             self._clear_query()
+            self.feature_maps.show_for(model, None)
             return
+        self.feature_maps.show_for(model, self.prepared.image)
         self.probabilities = class_probabilities(model, self.prepared.image)
         top = int(np.argmax(self.probabilities))
         as_probability = is_probabilities(model)

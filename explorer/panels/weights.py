@@ -12,12 +12,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core import insight
+from core.convnet import is_convolutional
 from core.readers import IMAGE_SHAPE, N_PIXELS
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
+from explorer.panels.conv_view import ConvView
+from explorer.panels.conv_view import describe as conv_describe
 from explorer.panels.unit_inspector import UnitInspector
 from explorer.panels.weights_layout import GRADIENT, build_controls, build_templates_side, build_units_side
 from explorer.widgets.tab_caption import TabCaption
@@ -84,10 +87,18 @@ class WeightsPanel(QWidget):
         splitter.setStretchFactor(1, 1)
         self._attach_exports(controls)
         self.caption = TabCaption(self, "weightsCaption", describe(None, "", True))
+        mlp_page = QWidget(self)  # the MLP's templates and units; a CNN's filters and maps take its place
+        mlp_layout = QVBoxLayout(mlp_page)
+        mlp_layout.setContentsMargins(0, 0, 0, 0)
+        mlp_layout.addLayout(controls)
+        mlp_layout.addWidget(splitter, 1)
+        self.conv_view = ConvView(state, self)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(mlp_page)
+        self.pages.addWidget(self.conv_view)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
-        layout.addLayout(controls)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.pages, 1)
         self._connect_controls()
         state.modelChanged.connect(self.set_model)
         self.set_model(state.model)
@@ -99,13 +110,14 @@ class WeightsPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.job.busy or self.templates_job.busy or self.gallery.busy
+        return self.job.busy or self.templates_job.busy or self.gallery.busy or self.conv_view.busy
 
     def shutdown(self) -> None:
         """Stop the workers before the window goes away (the main window calls this when it closes)."""
         self.job.shutdown()
         self.templates_job.shutdown()
         self.gallery.shutdown()
+        self.conv_view.shutdown()
 
     def set_model(self, model) -> None:
         # self.model stays the model whose templates are drawn until the new one's arrive from the worker, so the
@@ -114,6 +126,12 @@ class WeightsPanel(QWidget):
         self.gradients = None
         self.job.cancel()
         self.templates_job.cancel()
+        conv = model is not None and is_convolutional(model.network)
+        self.pages.setCurrentWidget(self.conv_view if conv else self.pages.widget(0))
+        self.conv_view.set_model(model)  # it draws convolutional models only (explorer/panels/conv_view.py)
+        if conv:
+            self.caption.setText(conv_describe(model))
+            model = self.incoming = None  # the MLP half is emptied below
         if model is not None and not self.isVisible():
             # A hidden tab need not redraw 512 units after every epoch (it would stall the GUI and slow training);
             # showEvent catches up with the newest model.
@@ -125,7 +143,7 @@ class WeightsPanel(QWidget):
             self.templates = self.strength = None
             self.label_combo.clear()
             self._refresh_templates()
-            self._refresh_gallery()
+            self._refresh_gallery(keep_caption=conv)
             return
         self.templates_job.submit(compute_templates, model)
 
@@ -262,10 +280,11 @@ class WeightsPanel(QWidget):
         if self.view == GRADIENT:
             self._refresh_templates()
 
-    def _refresh_gallery(self) -> None:
+    def _refresh_gallery(self, keep_caption: bool = False) -> None:
         model, strength = self.model, self.strength
         label = str(model.classes[self.label]) if model is not None else ""
-        self.caption.setText(describe(model, label, self.sort_combo.currentData() == "strength"))
+        if not keep_caption:
+            self.caption.setText(describe(model, label, self.sort_combo.currentData() == "strength"))
         if model is None or strength is None:
             self.gallery.set_tiles(None)
             self.units_title.setText("")

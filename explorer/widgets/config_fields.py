@@ -9,18 +9,23 @@ from dataclasses import replace
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
-from core import recipes
+from core import layer_spec, recipes
+from core.layer_spec import ConfigError
 from core.readers import N_PIXELS
 
 MAX_UNITS = 8192  # per hidden layer; a 784-8192-8192-10 network already takes minutes an epoch on two cores
-MAX_LAYERS = 8
+MAX_LAYERS = 8  # dense ones
+MAX_FILTERS = 512  # per conv layer: 512 filters of 26 x 26 on a batch of 128 already take 170 MB
+MAX_TOKENS = 16  # layers of every kind
 
 # The output layer and loss go together; these are the pairs the core implements, in the order people use them.
 TIPS = {
     "recipe": "A named configuration from the literature; choosing one fills every field. keras-dense512 "
     "(Chollet's 784-512-10, RMSprop, 97.8%) is a fast, strong start; rashid is the classic sigmoid network.",
-    "hidden": "Units per hidden layer, comma-separated: 512 (one layer) or 256,128 (two). Empty = no hidden layer. "
-    "100 to 512 units reach 97-98% on MNIST; more is slower and rarely better.",
+    "hidden": "The hidden layers, comma-separated. Dense layers are unit counts: 512 (one layer) or 256,128 (two); "
+    "100 to 512 units reach 97-98% on MNIST. Convolutional layers come first: c32k3 = 32 filters of 3x3 "
+    "(c32k3s pads to keep the size), p2 = 2x2 max pooling, d0.5 = dropout of half the units; e.g. "
+    "c32k3,p2,c64k3,p2,512 (Keras's convnet, ~99%). Empty = no hidden layer.",
     "activation": "The hidden layers' non-linearity. relu trains fastest; sigmoid is Rashid's classic (use it for "
     "back queries); tanh and leaky-relu are in between.",
     "output": "The output layer and the loss it is trained with. softmax + cross-entropy is the standard; "
@@ -51,28 +56,53 @@ OUTPUT_LOSS_PAIRS = [
 ]
 
 
-def parse_hidden(text: str) -> tuple[tuple[int, ...] | None, str]:
-    """'512' or '256, 128' -> ((256, 128), ""); bad text -> (None, one sentence saying what is wrong).
+HIDDEN_EXAMPLE = "write sizes like 512 or 256,128, or conv layers like c32k3,p2,c64k3,p2,512"
+
+
+def parse_hidden(text: str) -> tuple[tuple[int | str, ...] | None, str]:
+    """'512' or '256, 128' -> ((256, 128), ""); 'c32k3,p2,128' -> (("c32k3", "p2", 128), "") (the notation of
+    core.layer_spec); bad text -> (None, one sentence saying what is wrong).
 
     An empty field means no hidden layer at all (784-10, a linear classifier), which is a fair model too.
     """
     parts = [p.strip() for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
-    sizes = []
+    tokens: list[int | str] = []
     for part in parts:
-        if not part.isdigit():
-            return None, f"Hidden layers: '{part}' is not a whole number; write sizes like 512 or 256,128."
-        sizes.append(int(part))
+        if part.isdigit():
+            tokens.append(int(part))
+            continue
+        try:
+            tokens.append(layer_spec.parse_token(part))
+        except ConfigError as exc:
+            if "is not a layer" not in str(exc):  # a known kind of layer with a bad value: the core says which
+                return None, _sentence(exc)
+            return None, f"Hidden layers: '{part}' is not a whole number or a layer; {HIDDEN_EXAMPLE}."
+    sizes = [t for t in tokens if isinstance(t, int)]
     if any(n < 1 for n in sizes):
-        return None, "Hidden layers: every layer needs at least 1 unit; write sizes like 512 or 256,128."
+        return None, f"Hidden layers: every layer needs at least 1 unit; {HIDDEN_EXAMPLE}."
     if any(n > MAX_UNITS for n in sizes):
         return None, f"Hidden layers: at most {MAX_UNITS:,} units a layer; 512 is plenty for MNIST."
     if len(sizes) > MAX_LAYERS:
         return None, f"Hidden layers: at most {MAX_LAYERS} layers; one or two are plenty for MNIST."
-    return tuple(sizes), ""
+    filters = [layer_spec.conv_args(t)[0] for t in tokens if isinstance(t, str) and t.startswith("c")]
+    if any(n > MAX_FILTERS for n in filters):
+        return None, f"Hidden layers: at most {MAX_FILTERS} filters a conv layer; 32 or 64 are plenty for MNIST."
+    if len(tokens) > MAX_TOKENS:
+        return None, f"Hidden layers: at most {MAX_TOKENS} layers in all; LeNet-5 needs six."
+    try:
+        layer_spec.check_hidden(tuple(tokens))  # the order (conv and pool before dense) and the image's size
+    except ConfigError as exc:
+        return None, _sentence(exc)
+    return tuple(tokens), ""
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"Hidden layers: {text[:1].lower()}{text[1:]}"
 
 
 def format_hidden(hidden) -> str:
-    return ",".join(str(int(n)) for n in hidden)
+    return layer_spec.format_hidden(tuple(t if isinstance(t, str) else int(t) for t in hidden))
 
 
 class LearningRateSpin(QDoubleSpinBox):
