@@ -1,0 +1,92 @@
+"""The data-map tab's widgets: the map (an image of 60,000 points, with the suspects ringed), its legend and
+readout, and the suspects gallery. Functions `build_...(panel)` make them as the panel's attributes."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from explorer.panels.datamap_data import PALETTE, X_RANGE, Y_RANGE
+from explorer.widgets.image_grid import ImageGrid
+
+REGIONS = (  # the paper's three regions, written where they lie
+    ("easy to learn", 0.02, 0.98, (0, 0)),
+    ("ambiguous", 0.48, 0.55, (1, 0.5)),
+    ("hard to learn", 0.02, 0.02, (0, 1)),
+)
+
+
+def build_map(panel) -> QWidget:
+    """The plot (`panel.plot`, objectName "dataMapPlot"), its image, the suspects' rings, legend and readout."""
+    box = QWidget(panel)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    panel.plot = pg.PlotWidget(box, background="w")
+    panel.plot.setObjectName("dataMapPlot")
+    panel.plot.setMinimumSize(360, 300)
+    item = panel.plot.getPlotItem()
+    item.setLabel("bottom", "variability (std of the label's probability over epochs)")
+    item.setLabel("left", "confidence (mean probability of the label)")
+    item.setXRange(*X_RANGE, padding=0.02)
+    item.setYRange(*Y_RANGE, padding=0.02)
+    item.setMouseEnabled(False, False)
+    item.hideButtons()
+    item.showGrid(x=True, y=True, alpha=0.15)
+    panel.map_image = pg.ImageItem(axisOrder="col-major")
+    panel.map_image.setRect(QRectF(X_RANGE[0], Y_RANGE[0], X_RANGE[1] - X_RANGE[0], Y_RANGE[1] - Y_RANGE[0]))
+    panel.plot.addItem(panel.map_image)
+    panel.suspect_rings = pg.ScatterPlotItem(pxMode=True, size=9, symbol="o", brush=None,
+                                             pen=pg.mkPen(0, 0, 0, 200, width=1.2))  # fmt: skip
+    panel.plot.addItem(panel.suspect_rings)
+    panel.hover_ring = pg.ScatterPlotItem(pxMode=True, size=13, symbol="o", brush=None,
+                                          pen=pg.mkPen(0, 0, 0, 255, width=2))  # fmt: skip
+    panel.plot.addItem(panel.hover_ring)
+    for text, x, y, anchor in REGIONS:
+        label = pg.TextItem(text, color=(90, 90, 90), anchor=anchor)
+        label.setPos(x if anchor[0] == 0 else X_RANGE[1] - 0.01, y)
+        panel.plot.addItem(label)
+    layout.addWidget(panel.plot, 1)
+    layout.addWidget(_legend(box))
+    panel.readout = QLabel("Point at the map to read an image's numbers.", box)
+    panel.readout.setObjectName("dataMapReadout")
+    panel.readout.setWordWrap(True)
+    layout.addWidget(panel.readout)
+    return box
+
+
+def _legend(parent) -> QWidget:
+    """Correctness colours: the share of epochs in which the image's label was the network's top answer."""
+    row = QWidget(parent)
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(QLabel("Right in:", row))
+    for k, rgb in enumerate(PALETTE.astype(int)):
+        share = k / (len(PALETTE) - 1)
+        swatch = QLabel(f"● {share:.0%} of epochs" if k else "● no epoch", row)
+        swatch.setStyleSheet(f"color: rgb({rgb[0]}, {rgb[1]}, {rgb[2]}); font-weight: 600;")
+        layout.addWidget(swatch)
+    ring = QLabel("○ a suspect", row)
+    layout.addWidget(ring)
+    layout.addStretch(1)
+    row.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+    return row
+
+
+def build_gallery(panel) -> QWidget:
+    """The suspects (`panel.gallery`, objectName "suspectsGallery") under a line saying how to read them."""
+    box = QWidget(panel)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    panel.gallery_title = QLabel("Suspects", box)
+    panel.gallery_title.setObjectName("suspectsTitle")
+    panel.gallery_title.setWordWrap(True)
+    panel.gallery_title.setTextFormat(Qt.TextFormat.PlainText)
+    layout.addWidget(panel.gallery_title)
+    panel.gallery = ImageGrid(box, thumbnail_size=48)
+    panel.gallery.setObjectName("suspectsGallery")
+    panel.gallery.setToolTip("Click a suspect to open it in the Dataset tab")
+    panel.gallery.fit_caption("8 → 8 -12.34")
+    panel.gallery.setMinimumWidth(260)
+    layout.addWidget(panel.gallery, 1)
+    return box
