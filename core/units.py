@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.network import forward_layers, output_function
+from core.network import _activate, forward_layers, output_function
 
 TOP_IMAGES = 16  # the images shown per unit: a 4 x 4 grid
+SILENCE_EACH_BUDGET = 2e10  # multiply-adds accuracy_without_each may spend (seconds on two cores)
 _CHUNK = 4096  # rows per forward pass: bounded memory (4096 x 512 float32 = 8 MB per layer)
 
 
@@ -69,11 +70,11 @@ def hidden_activations(net, x: np.ndarray, layer: int) -> np.ndarray:
 
 
 class _Head:
-    """The first ``n`` layers of a network (views, no copies), for forward_layers."""
+    """Layers ``start`` to ``n - 1`` of a network (the first ``n`` by default; no copies), for forward_layers."""
 
-    def __init__(self, net, n: int):
-        self.weights = list(net.weights[:n])
-        self.biases = list(net.biases[:n])
+    def __init__(self, net, n: int, start: int = 0):
+        self.weights = list(net.weights[start:n])
+        self.biases = list(net.biases[start:n])
         self.activation = net.activation
         self.output = net.output
 
@@ -219,3 +220,31 @@ def parse_units(text: str, n_units: int) -> list[int]:
             raise ValueError(f"The layer has units 0 to {n_units - 1}; {part} is outside that.")
         chosen.update(range(first, last + 1))
     return sorted(chosen)
+
+
+def accuracy_without_each(
+    net, x: np.ndarray, labels: np.ndarray, layer: int = 0, budget: float = SILENCE_EACH_BUDGET
+) -> np.ndarray | None:
+    """(units,): the accuracy on ``x`` with each unit of hidden layer ``layer`` silenced alone; None when that
+    would cost more than ``budget`` multiply-adds.
+
+    Silencing unit j changes the next layer's pre-activations by ``-a[:, j] * W[j, :]`` (W the next weight
+    matrix), so each unit costs that update and the layers after it, not a whole forward pass."""
+    _check_layer(net, layer)
+    labels = np.asarray(labels, dtype=np.int64)
+    x = np.atleast_2d(np.asarray(x))
+    n_units, w_next = hidden_sizes(net)[layer], net.weights[layer + 1]
+    tail = _Head(net, len(net.weights), start=layer + 2)  # the layers after the next one (maybe none)
+    cost = n_units * len(x) * (w_next.shape[1] + sum(w.size for w in tail.weights))
+    if cost > budget:
+        return None
+    right = np.zeros(n_units, dtype=np.int64)
+    for s in range(0, len(x), _CHUNK):
+        inputs, z_next = forward_layers(_Head(net, layer + 2), x[s : s + _CHUNK])
+        a, y = inputs[layer + 1], labels[s : s + _CHUNK]
+        for j in range(n_units):
+            z = z_next - np.outer(a[:, j], w_next[j])
+            if tail.weights:  # the next layer is hidden: its activation, then the rest of the network
+                z = forward_layers(tail, _activate(z, net.activation))[1]
+            right[j] += int(np.sum(z.argmax(axis=1) == y))
+    return right / max(len(x), 1)

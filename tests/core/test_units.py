@@ -146,3 +146,22 @@ def test_applies():
     assert units.applies(_toy()) == ""
     assert "no hidden layer" in units.applies(init_network([4, 3]))
     assert "multilayer perceptron" in units.applies(SimpleNamespace(layers=[]))
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+def test_accuracy_without_each_unit_equals_silencing_each_alone(layer):
+    rng = np.random.default_rng(8)
+    net = init_network([8, 7, 5, 4], activation="tanh", rng=4, dtype=np.float64)
+    net.biases = [rng.normal(0, 0.3, b.shape) for b in net.biases]
+    net.weights = [2 * w for w in net.weights]
+    x = rng.normal(0, 1, (500, 8))
+    labels = units.forward(net, x).argmax(axis=1)
+    labels[::3] = rng.integers(0, 4, len(labels[::3]))  # not all right, so that silencing can help or hurt
+    each = units.accuracy_without_each(net, x, labels, layer)
+    expected = [
+        units.silence_effect(net, x, labels, [(layer, j)]).accuracy_after
+        for j in range(net.weights[layer].shape[1])
+    ]
+    np.testing.assert_allclose(each, expected)
+    assert len(set(np.round(expected, 6))) > 1  # the units differ: the comparison means something
+    assert units.accuracy_without_each(net, x, labels, layer, budget=10) is None
