@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+SMALL_K = 64  # conv layers with fewer than this many inputs per position (k k C) multiply image by image
+
 
 @dataclass
 class Conv:
@@ -111,7 +113,10 @@ def conv_forward(layer: Conv, x: np.ndarray, buf: Buffers, key: str) -> np.ndarr
         for j in range(k):
             cols[:, :, :, i, j, :] = xp[:, i : i + ho, j : j + wo, :]
     z = buf.get(key + "z", (n, ho, wo, f), x.dtype)
-    np.matmul(cols.reshape(-1, k * k * c), layer.weight.reshape(-1, f), out=z.reshape(-1, f))
+    if k * k * c < SMALL_K:  # one product per image: OpenBLAS threads a (N Ho Wo, 9) product badly
+        np.matmul(cols.reshape(n, -1, k * k * c), layer.weight.reshape(-1, f), out=z.reshape(n, -1, f))
+    else:
+        np.matmul(cols.reshape(-1, k * k * c), layer.weight.reshape(-1, f), out=z.reshape(-1, f))
     z += layer.bias
     return z
 
@@ -124,7 +129,12 @@ def conv_backward(layer: Conv, x_shape, dz, buf: Buffers, key: str, grad_w, grad
     ho, wo = dz.shape[1], dz.shape[2]
     cols = buf.get(key + "cols", (n, ho, wo, k, k, c), dz.dtype)
     cols2, dz2 = cols.reshape(-1, k * k * c), dz.reshape(-1, f)
-    np.matmul(cols2.T, dz2, out=grad_w.reshape(-1, f))
+    if k * k * c < SMALL_K:  # per image, then summed: a (9, N Ho Wo) x (N Ho Wo, F) product threads badly
+        per_image = buf.get(key + "dw", (n, k * k * c, f), dz.dtype)
+        np.matmul(cols.reshape(n, -1, k * k * c).transpose(0, 2, 1), dz.reshape(n, -1, f), out=per_image)
+        np.sum(per_image, axis=0, out=grad_w.reshape(-1, f))
+    else:
+        np.matmul(cols2.T, dz2, out=grad_w.reshape(-1, f))
     np.sum(dz2, axis=0, out=grad_b)
     if not need_dx:
         return None

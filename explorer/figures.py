@@ -20,6 +20,8 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from core import insight
 from core.readers import IMAGE_SHAPE
+from explorer.abstain_figures import compute_abstain, render_abstain_files
+from explorer.activation_figures import compute_units, render_unit_files
 from explorer.conv_figures import compute_conv, render_conv_files
 
 OPTIMISED_STEPS = 200  # gradient steps of an optimised input: enough for a stable picture on MNIST networks
@@ -50,6 +52,8 @@ class FigureData:
     probabilities: bool = True  # softmax outputs; False: sigmoid activations, captioned as such, not as percent
     test_accuracy: float | None = None
     notes: list[str] = field(default_factory=list)  # why a figure is missing
+    abstain: dict | None = None  # the accuracy-coverage curve (explorer/abstain_figures.py)
+    units: dict | None = None  # the first hidden layer's units (explorer/activation_figures.py)
     conv: object = None  # explorer.conv_figures.ConvFigures of a convolutional network (its filters and maps)
 
 
@@ -108,6 +112,8 @@ def compute(model, dataset=None, progress=None) -> FigureData:
     data.mistakes = insight.misclassified(probs, y_true)
     data.mistake_images = np.asarray(dataset.test_images[data.mistakes[:MISTAKES_SHOWN]])
     data.test_accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else None
+    data.abstain = compute_abstain(probs, y_true, data.probabilities)
+    data.units = compute_units(model, dataset, report)
     report(1.0, "Figures computed")
     return data
 
@@ -335,6 +341,8 @@ def render_files(data: FigureData) -> dict[str, bytes]:
         files[f"backquery_{k}.png"] = png_bytes(render_tile(data.backqueries[k], lo, hi, "grey", title))
         files[f"backquery_{k}.npy"] = npy_bytes(data.backqueries[k])
     files.update(render_conv_files(data.conv))  # a CNN's filters and feature maps (explorer/conv_figures.py)
+    files.update(render_abstain_files(data.abstain))  # abstain.png and .csv
+    files.update(render_unit_files(data.units))  # units.png and .csv
     for k, name in enumerate(names if data.templates is not None else []):
         limit = float(np.abs(data.templates[k]).max()) or 1.0
         tile = render_tile(

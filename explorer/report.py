@@ -16,6 +16,8 @@ import numpy as np
 
 from core import __version__ as CORE_VERSION
 from core import insight
+from explorer.abstain_figures import abstain_section
+from explorer.activation_figures import units_section
 from explorer.conv_figures import MLP_ONLY_NOTE, conv_layer_tokens, conv_section
 
 STYLE = """
@@ -96,6 +98,8 @@ def build_report(
         )
     if data.confusion is not None:
         parts.extend(_errors_section(data, files))
+    parts.extend(abstain_section(getattr(data, "abstain", None), files, _img))
+    parts.extend(units_section(getattr(data, "units", None), files, _img))
     parts.extend(_pictures_section(data, files))
     parts.append("</div></body></html>\n")
     return "".join(parts)

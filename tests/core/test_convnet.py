@@ -80,6 +80,7 @@ def _numeric_grad(f, a, eps=1e-6):
         (("c2k5s", "c3k3", "p2"), "tanh", "softmax", "mse"),
         (("c2k3", "p2", 4), "sigmoid", "sigmoid", "cross-entropy"),
         (("c2k2", "p2", "d0", 3), "leaky-relu", "sigmoid", "mse"),
+        (("c8k3", "c3k3s", "p2"), "relu", "softmax", "cross-entropy"),  # k k C = 72: one product for the batch
     ],
 )
 def test_gradients_match_finite_differences(hidden, activation, output, loss):

@@ -32,6 +32,7 @@ NAMED = (
     + [f"weights_{k}.{ext}" for k in range(10) for ext in ("png", "npy")]
     + ["confusion.png", "confusion.csv", "misclassified.png", "misclassified.csv"]
     + ["curves.png", "curves.svg", "curves.csv", "report.html"]
+    + ["abstain.png", "abstain.csv", "units.png", "units.csv"]
 )
 
 
