@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer import actions, version
+from explorer import actions, sweep_actions, version
 from explorer import settings as app_settings
 from explorer.dataset_actions import DatasetActions
 from explorer.jobs import shutdown_all
@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
+        self.sweeps = sweep_actions.install(self)  # Train › Sweep…, File › Open sweep…, the sweep status line
         self.toolbar = QToolBar("Main", objectName="mainToolBar", movable=False)
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.action_train, self.action_pause, self.action_stop):
@@ -312,6 +313,7 @@ class MainWindow(QMainWindow):
         # Stop training first: the worker thread must end before the window (and its state) goes away. Ask now,
         # wait below, so the run winds down while the panels stop their own jobs.
         self.controller.request_shutdown()
+        self.sweeps.controller.cancel()  # every task of a sweep; its cluster closes below
         self.datasets.cancel()
         # Every panel (and widget) with workers drops its pending answers and waits for its running jobs, so no
         # job reports to a deleted window ("Signal source has been deleted") after the window is gone.
@@ -321,6 +323,8 @@ class MainWindow(QMainWindow):
                 shutdown()
         if not self.controller.shutdown(timeout_ms=1000):
             print("warning: the training thread did not end within a second", file=sys.stderr)
+        if not self.sweeps.controller.shutdown(timeout=15.0):
+            print("warning: the sweep's cluster did not close within 15 seconds", file=sys.stderr)
         # Every other background job runs on a JobRunner under this window (class means, a model being read, an
         # export): drop their answers and wait for the running ones, this window's only (not other windows')
         shutdown_all(self, timeout_ms=3000)
