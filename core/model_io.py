@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core import conv_io
 from core.atomic import write_atomic
+from core.convnet import is_convolutional
 from core.model_meta import FORMAT_VERSION, check_meta, check_preprocessing
 from core.network import Network
 from core.preprocess import input_range, scale_inputs
@@ -91,7 +93,7 @@ class Model:
         """The network's inputs (N, 784), in its weights' dtype, for uint8 images (N, 28, 28), (N, 784) or one
         (28, 28) image: the model's own input scaling with its training set's statistics."""
         images = _as_images(images_uint8)
-        dtype = self.network.weights[0].dtype
+        dtype = self.network.dtype
         return scale_inputs(images, self.scaling, stats=self.preprocessing or None, dtype=dtype)
 
     def input_range(self) -> tuple[float, float]:
@@ -105,7 +107,7 @@ class Model:
             self.network.forward(self.scale(images[i : i + chunk])) for i in range(0, len(images), chunk)
         ]
         if not outputs:
-            return np.zeros((0, len(self.classes)), dtype=self.network.weights[0].dtype)
+            return np.zeros((0, len(self.classes)), dtype=self.network.dtype)
         return np.concatenate(outputs)
 
     def predict(self, images_uint8: np.ndarray) -> np.ndarray:
@@ -137,6 +139,18 @@ def _jsonable(value):
 
 def _meta_of(model: Model) -> dict:
     net = model.network
+    if is_convolutional(net):  # its layers (core/conv_io.py) instead of layer_sizes
+        return {**_common_meta(model), "layers": conv_io.describe(net), "activation": net.activation,
+                "output": net.output, "use_bias": True}  # fmt: skip
+    return {**_common_meta(model),
+        "layer_sizes": [int(net.weights[0].shape[0])] + [int(w.shape[1]) for w in net.weights],
+        "activation": net.activation,
+        "output": net.output,
+        "use_bias": any(b is not None for b in net.biases),
+    }  # fmt: skip
+
+
+def _common_meta(model: Model) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "app": "mnist-explorer",
@@ -145,10 +159,6 @@ def _meta_of(model: Model) -> dict:
         "classes": [str(c) for c in model.classes],
         "preprocessing": dict(model.preprocessing),
         "history": [dict(h) for h in model.history],
-        "layer_sizes": [int(net.weights[0].shape[0])] + [int(w.shape[1]) for w in net.weights],
-        "activation": net.activation,
-        "output": net.output,
-        "use_bias": any(b is not None for b in net.biases),
     }
 
 
@@ -159,11 +169,11 @@ def save(path: str | Path, model: Model) -> None:
     """
     path = Path(path)
     net = model.network
-    biases = list(net.biases)
+    biases = [] if is_convolutional(net) else list(net.biases)
     if any(b is None for b in biases) and any(b is not None for b in biases):
         raise ModelError(f"cannot save {path}: some layers have biases and some do not")
-    arrays = {}
-    for i, w in enumerate(net.weights):
+    arrays = conv_io.arrays(net) if is_convolutional(net) else {}
+    for i, w in enumerate([] if is_convolutional(net) else net.weights):
         arrays[f"W{i}"] = np.ascontiguousarray(w, dtype=np.float32)
         if biases[i] is not None:
             arrays[f"b{i}"] = np.ascontiguousarray(biases[i], dtype=np.float32)
@@ -216,7 +226,7 @@ def _read_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
                 fail(f"array {name} is damaged ({type(exc).__name__}: {exc})")
             if dtype.hasobject:
                 fail(f"array {name} holds pickled Python objects, which are refused (they could run code)")
-            if len(shape) > 2 or any(d < 0 for d in shape):
+            if len(shape) > 4 or any(d < 0 for d in shape):  # 4: a conv layer's (k, k, C, F)
                 fail(f"array {name} has an unexpected shape {shape}")
             if math.prod(shape) * dtype.itemsize != info.file_size - offset:
                 fail(f"array {name} is truncated or its header does not match its data")
@@ -262,17 +272,17 @@ def _load(path: Path, fail) -> Model:
     except _DAMAGED as exc:
         fail(f"is damaged ({exc})")
     meta = check_meta(fail, meta_text)
-    sizes = _check_layers(fail, weights, biases, len(meta["classes"]))
+    layered = "layers" in meta  # a ConvNetwork: core/conv_io.py checks its layers and arrays
+    sizes = None if layered else _check_layers(fail, weights, biases, len(meta["classes"]))
     try:
         config = TrainConfig.from_dict(meta["config"])
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         fail(f"has an invalid config: {exc}")
     check_preprocessing(fail, meta["preprocessing"], config.scaling)
-    if tuple(config.hidden) != tuple(sizes[1:-1]):
-        fail(f"has layers {sizes}, which do not match its config's hidden layers {list(config.hidden)}")
-    if bool(config.use_bias) != bool(n_biases):
-        fail("has biases that do not match its config's use_bias")
-    network = Network(weights=weights, biases=biases, activation=config.activation, output=config.output)
+    if layered:
+        network = conv_io.network_from_file(fail, meta["layers"], config, weights, biases, len(meta["classes"]))
+    else:
+        network = _mlp_from_file(fail, config, sizes, weights, biases, n_biases)
     return Model(
         network=network,
         config=config,
@@ -281,6 +291,14 @@ def _load(path: Path, fail) -> Model:
         preprocessing=dict(meta["preprocessing"]),
         history=list(meta["history"]),
     )
+
+
+def _mlp_from_file(fail, config, sizes, weights, biases, n_biases) -> Network:
+    if tuple(config.hidden) != tuple(sizes[1:-1]):
+        fail(f"has layers {sizes}, which do not match its config's hidden layers {list(config.hidden)}")
+    if bool(config.use_bias) != bool(n_biases):
+        fail("has biases that do not match its config's use_bias")
+    return Network(weights=weights, biases=biases, activation=config.activation, output=config.output)
 
 
 def _check_headers(fail, headers: dict) -> tuple[int, int]:
@@ -304,13 +322,15 @@ def _check_headers(fail, headers: dict) -> tuple[int, int]:
     for name, (shape, dtype) in headers.items():
         if name != "meta" and dtype != np.dtype("<f4"):
             fail(f"array {name} is {dtype}, not float32")
-        if name.startswith("W") and len(shape) != 2 or name.startswith("b") and len(shape) != 1:
+        if name.startswith("W") and len(shape) not in (2, 4) or name.startswith("b") and len(shape) != 1:
             fail(f"array {name} has shape {shape}")
     return n_layers, n_biases
 
 
 def _check_layers(fail, weights: list, biases: list, n_classes: int) -> list[int]:
     """The layer sizes, once the weights chain from 784 inputs to one output a class and every value is finite."""
+    if any(w.ndim != 2 for w in weights):
+        fail("has conv-shaped (4-D) weights but no 'layers' in its meta to describe them")
     sizes = [weights[0].shape[0]] + [w.shape[1] for w in weights]
     if sizes[0] != N_INPUTS:
         fail(f"has W0 of shape {weights[0].shape}: the first layer must take {N_INPUTS} inputs")
