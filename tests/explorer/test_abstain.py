@@ -129,3 +129,31 @@ def test_the_threshold_survives_a_new_window(qtbot):
     assert again.state.abstain_threshold == pytest.approx(0.73)
     view = again.findChild(AbstainView, "abstainView")
     assert view.spin.value() == pytest.approx(73.0) and view.slider.value() == 730
+
+
+def test_export_writes_the_curve_and_the_units(tmp_path):
+    import csv
+
+    from core import units
+    from explorer.export_files import export_all
+
+    model, dataset = trained("relu"), mnist()
+    written = {p.name for p in export_all(model, dataset, tmp_path)}
+    assert {"abstain.png", "abstain.csv", "units.png", "units.csv"} <= written
+    rows = list(csv.DictReader((tmp_path / "abstain.csv").open()))
+    assert list(rows[0]) == ["threshold", "coverage", "accuracy"] and len(rows) == 101
+    at90 = next(r for r in rows if float(r["threshold"]) == 0.9)
+    coverage, accuracy, _ = _expected(model, 0.9)
+    assert float(at90["coverage"]) == pytest.approx(coverage) and float(at90["accuracy"]) == pytest.approx(
+        accuracy
+    )
+    # units.csv: every first-layer unit, its 16 most exciting test images and the accuracy without it
+    units_rows = list(csv.DictReader((tmp_path / "units.csv").open()))
+    assert len(units_rows) == 32
+    x = model.scale(dataset.test_images)
+    order, _ = units.top_images(model.network, x, 0, 5)
+    assert units_rows[5]["top_images"] == " ".join(str(i) for i in order)
+    without = units.silence_effect(model.network, x, dataset.test_labels, [(0, 5)]).accuracy_after
+    assert float(units_rows[5]["accuracy_without"]) == pytest.approx(without)
+    report = (tmp_path / "report.html").read_text()
+    assert "<h2>I don't know: answering only when sure</h2>" in report and "What the units answer to" in report
