@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.readers import IMAGE_SHAPE
 from explorer.export import attach_export
@@ -44,12 +44,17 @@ class DataMapPanel(QWidget):
         split.addWidget(build_gallery(self))
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        buttons = QHBoxLayout()
+        for widget, basename, data_fn, text in ((self.plot, "datamap", self._map_data, "Export map"),
+                                                (self.gallery, "suspects", self._suspects_data, "Export suspects")):  # fmt: skip
+            button = attach_export(widget, basename, data_fn)
+            button.setText(text)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
+        layout.addLayout(buttons)
         layout.addWidget(split, 1)
-        for widget, basename, data_fn in ((self.plot, "datamap", self._map_data),
-                                          (self.gallery, "suspects", self._suspects_data)):  # fmt: skip
-            attach_export(widget, basename, data_fn)
 
         self.gallery.imageClicked.connect(self.open_suspect)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -111,7 +116,8 @@ class DataMapPanel(QWidget):
                 self._clear(data.EMPTY_TEXT)
             return
         self.result = result
-        self.map_image.setImage(result.image, autoLevels=False)
+        self.map_image.setImage(result.image, levels=(0, 255))
+        self.map_image.setRect(data.MAP_RECT)  # after setImage, which otherwise maps one cell to one unit
         dm, found = result.data_map, result.suspects
         self.suspect_rings.setData(dm.variability[found.indices], dm.confidence[found.indices])
         self.hover_ring.setData([], [])

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PySide6.QtCore import QRectF
 
 from core import cartography
 
 GRID = (400, 320)  # cells across variability and confidence
 X_RANGE = (0.0, 0.5)  # variability: a standard deviation of values in [0, 1] is at most 0.5
 Y_RANGE = (0.0, 1.0)
+MAP_RECT = QRectF(X_RANGE[0], Y_RANGE[0], X_RANGE[1] - X_RANGE[0], Y_RANGE[1] - Y_RANGE[0])
 TOP = 60  # suspects in the gallery
 # correctness 0 (never right) .. 1 (always right): red, orange, yellow-green, teal, blue
 PALETTE = np.array([[214, 39, 40], [255, 127, 14], [160, 190, 40], [23, 160, 150], [31, 90, 200]], np.float32)
@@ -102,7 +104,8 @@ def describe(run, result: MapResult | None) -> str:
     return (f"Data map of {run.name}'s {len(dm.labels):,} training images over {result.upto} epochs "
             f"(Swayamdipta et al. 2020): up is confidence, the mean probability the network gave each image's "
             f"label; right is variability, how much it swung. {hard:,} sit below 0.5, where mislabelled images "
-            f"gather; the gallery ranks the likeliest by the area under the margin.")  # fmt: skip
+            f"gather; the gallery ranks the likeliest by the area under the margin."
+            + (" Variability needs two epochs: after one, every point sits at 0." if result.upto == 1 else ""))  # fmt: skip
 
 
 def map_table(dm: cartography.DataMap) -> dict:

@@ -4,16 +4,16 @@ readout, and the suspects gallery. Functions `build_...(panel)` make them as the
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.panels.datamap_data import PALETTE, X_RANGE, Y_RANGE
 from explorer.widgets.image_grid import ImageGrid
 
-REGIONS = (  # the paper's three regions, written where they lie
-    ("easy to learn", 0.02, 0.98, (0, 0)),
-    ("ambiguous", 0.48, 0.55, (1, 0.5)),
-    ("hard to learn", 0.02, 0.02, (0, 1)),
+REGIONS = (  # the paper's three regions, written where they lie (clear of the suspects near the origin)
+    ("easy to learn", 0.004, 1.0, (0, 0)),
+    ("ambiguous", 0.49, 0.55, (1, 0.5)),
+    ("hard to learn", 0.16, 0.0, (0, 1)),
 )
 
 
@@ -26,15 +26,17 @@ def build_map(panel) -> QWidget:
     panel.plot.setObjectName("dataMapPlot")
     panel.plot.setMinimumSize(360, 300)
     item = panel.plot.getPlotItem()
+    for side in ("bottom", "left"):
+        item.getAxis(side).enableAutoSIPrefix(False)  # 0.1, not 100 (x0.001); before the label and the range
     item.setLabel("bottom", "variability (std of the label's probability over epochs)")
     item.setLabel("left", "confidence (mean probability of the label)")
     item.setXRange(*X_RANGE, padding=0.02)
     item.setYRange(*Y_RANGE, padding=0.02)
+    item.disableAutoRange()
     item.setMouseEnabled(False, False)
     item.hideButtons()
     item.showGrid(x=True, y=True, alpha=0.15)
     panel.map_image = pg.ImageItem(axisOrder="col-major")
-    panel.map_image.setRect(QRectF(X_RANGE[0], Y_RANGE[0], X_RANGE[1] - X_RANGE[0], Y_RANGE[1] - Y_RANGE[0]))
     panel.plot.addItem(panel.map_image)
     panel.suspect_rings = pg.ScatterPlotItem(pxMode=True, size=9, symbol="o", brush=None,
                                              pen=pg.mkPen(0, 0, 0, 200, width=1.2))  # fmt: skip
@@ -43,8 +45,8 @@ def build_map(panel) -> QWidget:
                                           pen=pg.mkPen(0, 0, 0, 255, width=2))  # fmt: skip
     panel.plot.addItem(panel.hover_ring)
     for text, x, y, anchor in REGIONS:
-        label = pg.TextItem(text, color=(90, 90, 90), anchor=anchor)
-        label.setPos(x if anchor[0] == 0 else X_RANGE[1] - 0.01, y)
+        label = pg.TextItem(text, color=(60, 60, 60), anchor=anchor, fill=pg.mkBrush(255, 255, 255, 190))
+        label.setPos(x, y)
         panel.plot.addItem(label)
     layout.addWidget(panel.plot, 1)
     layout.addWidget(_legend(box))
@@ -87,6 +89,6 @@ def build_gallery(panel) -> QWidget:
     panel.gallery.setObjectName("suspectsGallery")
     panel.gallery.setToolTip("Click a suspect to open it in the Dataset tab")
     panel.gallery.fit_caption("8 → 8 -12.34")
-    panel.gallery.setMinimumWidth(260)
+    panel.gallery.setMinimumWidth(290)  # three columns of thumbnails
     layout.addWidget(panel.gallery, 1)
     return box
