@@ -23,6 +23,7 @@ from core.readers import IMAGE_SHAPE
 from explorer.abstain_figures import compute_abstain, render_abstain_files
 from explorer.activation_figures import compute_units, render_unit_files
 from explorer.conv_figures import compute_conv, render_conv_files
+from explorer.robustness_figures import compute_robustness, render_robustness_files
 
 OPTIMISED_STEPS = 200  # gradient steps of an optimised input: enough for a stable picture on MNIST networks
 OPTIMISED_L2 = 0.01  # keeps the optimised input from saturating every pixel
@@ -55,6 +56,7 @@ class FigureData:
     abstain: dict | None = None  # the accuracy-coverage curve (explorer/abstain_figures.py)
     units: dict | None = None  # the first hidden layer's units (explorer/activation_figures.py)
     conv: object = None  # explorer.conv_figures.ConvFigures of a convolutional network (its filters and maps)
+    robustness: dict | None = None  # perturbation -> core.robustness.Curve (explorer/robustness_figures.py)
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
@@ -112,6 +114,7 @@ def compute(model, dataset=None, progress=None) -> FigureData:
     data.mistakes = insight.misclassified(probs, y_true)
     data.mistake_images = np.asarray(dataset.test_images[data.mistakes[:MISTAKES_SHOWN]])
     data.test_accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else None
+    data.robustness = compute_robustness(model, dataset, report)
     data.abstain = compute_abstain(probs, y_true, data.probabilities)
     data.units = compute_units(model, dataset, report)
     report(1.0, "Figures computed")
@@ -343,6 +346,7 @@ def render_files(data: FigureData) -> dict[str, bytes]:
     files.update(render_conv_files(data.conv))  # a CNN's filters and feature maps (explorer/conv_figures.py)
     files.update(render_abstain_files(data.abstain))  # abstain.png and .csv
     files.update(render_unit_files(data.units))  # units.png and .csv
+    files.update(render_robustness_files(data.robustness))  # robustness.png and .csv
     for k, name in enumerate(names if data.templates is not None else []):
         limit = float(np.abs(data.templates[k]).max()) or 1.0
         tile = render_tile(

@@ -19,6 +19,7 @@ from core import insight
 from explorer.abstain_figures import abstain_section
 from explorer.activation_figures import units_section
 from explorer.conv_figures import MLP_ONLY_NOTE, conv_layer_tokens, conv_section
+from explorer.robustness_figures import robustness_section
 
 STYLE = """
 body { font: 15px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #222;
@@ -98,6 +99,7 @@ def build_report(
         )
     if data.confusion is not None:
         parts.extend(_errors_section(data, files))
+    parts.extend(robustness_section(getattr(data, "robustness", None), files, _img))
     parts.extend(abstain_section(getattr(data, "abstain", None), files, _img))
     parts.extend(units_section(getattr(data, "units", None), files, _img))
     parts.extend(_pictures_section(data, files))

@@ -33,6 +33,7 @@ NAMED = (
     + ["confusion.png", "confusion.csv", "misclassified.png", "misclassified.csv"]
     + ["curves.png", "curves.svg", "curves.csv", "report.html"]
     + ["abstain.png", "abstain.csv", "units.png", "units.csv"]
+    + ["robustness.png", "robustness.csv"]
 )
 
 

@@ -135,7 +135,8 @@ def test_the_epoch_slider_changes_the_selected_runs_curve(qtbot, small_mnist, pl
     at_one = _accuracy_of(panel, "plain (epoch 1)")
     assert at_one[0] == pytest.approx(100 * plain.history[0]["test_accuracy"])
     assert not np.array_equal(at_one, at_two)
-    np.testing.assert_array_equal(_accuracy_of(panel, "rotated"), other)  # the other run stays at its last epoch
+    # the other run stays at its last epoch
+    np.testing.assert_array_equal(_accuracy_of(panel, "rotated"), other)
     slider.slider.setValue(2)
     assert "plain (epoch 2)" in [c.name() for c in panel.drawn_curves()]  # cached: drawn at once
     assert not panel.job.busy
@@ -175,3 +176,23 @@ def test_the_flips_grid_shows_digits_whose_answer_changed(qtbot, small_mnist, pl
     expected = min((panel.amount_combo.itemData(i) for i in range(panel.amount_combo.count())),
                    key=lambda a: abs(a - x_of))  # fmt: skip
     qtbot.waitUntil(lambda: panel.amount_combo.currentData() == expected, timeout=5_000)
+
+
+def test_export_writes_the_robustness_figure_and_its_data(tmp_path, small_mnist, plain_epochs):
+    import csv
+
+    from explorer.export_files import export_all
+
+    model = plain_epochs[-1][1]
+    written = {p.name for p in export_all(model, small_mnist, tmp_path)}
+    assert {"robustness.png", "robustness.csv", "report.html"} <= written
+    with open(tmp_path / "robustness.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["perturbation", "amount", "accuracy"]
+    assert {r["perturbation"] for r in rows} == {"rotation", "shift", "noise", "thickness"}
+    firsts = [r for i, r in enumerate(rows) if i == 0 or rows[i - 1]["perturbation"] != r["perturbation"]]
+    accuracy = float(np.mean(model.predict(small_mnist.test_images) == small_mnist.test_labels))
+    assert all(r["amount"] == "0" and float(r["accuracy"]) == pytest.approx(accuracy) for r in firsts)
+    assert (tmp_path / "robustness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (tmp_path / "report.html").read_text()
+    assert "<h2>Robustness</h2>" in report and "test accuracy against rotation" in report
