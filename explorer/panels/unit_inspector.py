@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -118,6 +118,10 @@ class UnitInspector(QWidget):
         self.set_model(state.model)
 
     # --- the interface -------------------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        # a third of the tab, as the two halves beside it: its grids and table would otherwise ask for the most
+        return QSize(380, 600)
+
     @property
     def busy(self) -> bool:
         return self.prepare_job.busy or self.silence_job.busy
@@ -293,7 +297,9 @@ class UnitInspector(QWidget):
                 self.accuracy_table.setItem(k, column, item)
         self.accuracy_table.resizeColumnsToContents()
         header = self.accuracy_table.horizontalHeader()
-        self.accuracy_table.setMinimumWidth(header.length() + 2 * self.accuracy_table.frameWidth() + 18)
+        width = header.length() + 2 * self.accuracy_table.frameWidth() + 18  # the scroll bar's room too
+        self.accuracy_table.setMinimumWidth(width)
+        self.accuracy_table.setMaximumWidth(width)
 
     def _fill_changed(self, effect) -> None:
         dataset = self.state.dataset
@@ -364,5 +370,6 @@ def summary(effect) -> str:
     return (
         f"Without {what}: test accuracy {100 * effect.accuracy_before:.2f}% → "
         f"<b>{100 * effect.accuracy_after:.2f}%</b> ({change:+.2f} points). "
-        f"{effect.n_changed:,} digits change their answer: {broken:,} now wrong, {fixed:,} now right."
+        f"{effect.n_changed:,} digits change their answer: {broken:,} now wrong, {fixed:,} now right"
+        + (f", {other:,} wrong either way." if (other := effect.n_changed - broken - fixed) else ".")
     )

@@ -75,9 +75,10 @@ def guess_text(outputs, classes, probabilities: bool, threshold: float) -> str:
     top = int(order[0])
     if conf >= threshold:
         return f"The network thinks: <b>{classes[top]}</b> ({output_text(outputs[top], probabilities)})"
-    guesses = " or ".join(
-        f"<b>{classes[k]}</b> ({output_text(outputs[k], probabilities)})" for k in order[:3]
-    )
+    # the top two, and a third only when it has a real share (a 1.9% third guess is noise, not a candidate)
+    shares = outputs / outputs.sum() if outputs.sum() > 0 else outputs
+    shown = [k for i, k in enumerate(order[:3]) if i < 2 or shares[k] >= 0.1]
+    guesses = " or ".join(f"<b>{classes[k]}</b> ({output_text(outputs[k], probabilities)})" for k in shown)
     if probabilities:
         measure = f"{percent(conf)} sure, under the {percent(threshold)} threshold"
     else:  # sigmoid outputs are never written as percentages (explorer/widgets/prob_bars.py)
@@ -159,6 +160,7 @@ class AbstainView(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel('Say "not sure" under', self))
         row.addWidget(self.spin)
+        row.addStretch(1)
         self._side = QVBoxLayout()
         self._side.addLayout(row)
         self._side.addWidget(self.slider)
