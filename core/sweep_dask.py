@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import statistics
 import threading
 import time
 import uuid
@@ -117,12 +118,13 @@ class SweepRunner:
         self.topic = f"mnist-explorer-sweep-{uuid.uuid4().hex}"
         self.results: list[dict] = []  # in the order they finished
         self.fractions: dict[int, float] = {}  # how far each run in training has got (0..1)
-        self.started = time.monotonic()
         self._events: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self.client = self.cluster = None
         self._futures: dict = {}  # future -> (index, attempt)
         self._running_on: dict[int, str] = {}  # index -> the worker that last said it trains it
+        self._began: dict[int, tuple[int, float]] = {}  # index -> (attempt, when its first event came)
+        self._durations: list[float] = []  # seconds from a run's first event to its result, for finished runs
 
     # --- public --------------------------------------------------------------------------------------------
     @property
@@ -134,13 +136,19 @@ class SweepRunner:
         return sum(r["status"] != "completed" for r in self.results)
 
     def seconds_left(self) -> float | None:
-        """The time to the end, from the share of the sweep's work done so far (None until there is some)."""
-        total = len(self.plan)
-        share = (self.done + sum(self.fractions.values())) / total if total else 1.0
-        elapsed = time.monotonic() - self.started
-        if share <= 0.0 or elapsed <= 0.0:
+        """The time to the end: a run's typical duration (the median of those finished, else projected from
+        those training) times the work left, over the runs training side by side; None until it is known.
+        The cluster's start is left out: it would make the first estimates many times too long."""
+        now = time.monotonic()
+        durations = list(self._durations) or [
+            (now - self._began[i][1]) / f for i, f in self.fractions.items() if f >= 0.05 and i in self._began
+        ]
+        if not durations:
             return None
-        return elapsed * (1.0 - share) / share
+        typical = statistics.median(durations)
+        queued = max(0, len(self.plan) - self.done - len(self.fractions))
+        work = sum(typical * (1.0 - f) for f in self.fractions.values()) + queued * typical
+        return work / max(1, len(self.fractions))
 
     def cancel(self) -> None:
         """Stop every task (from any thread); `run()` returns soon after with the results it had."""
@@ -249,6 +257,9 @@ class SweepRunner:
             if index is None or any(r["index"] == index for r in self.results):
                 continue  # a late event of a run already reported
             self.fractions[index] = float(message.get("fraction", 0.0))
+            attempt = int(message.get("attempt", 0))
+            if self._began.get(index, (-1, 0.0))[0] != attempt:
+                self._began[index] = (attempt, time.monotonic())
             self._running_on[index] = message.get("worker", "")
             if self.on_event is not None:
                 self.on_event(message)
@@ -274,6 +285,8 @@ class SweepRunner:
         """A run's result: its model file and the summary written now, then `on_result`."""
         index = result["index"]
         self.fractions.pop(index, None)
+        if index in self._began and result["status"] == "completed":
+            self._durations.append(time.monotonic() - self._began[index][1])
         result["label"] = self.plan.label(index)
         result["model"] = None
         model = result.get("model_object")

@@ -58,7 +58,13 @@ class SweepActions:
         window.statusBar().addPermanentWidget(self.status)
         self.view_window: QDialog | None = None
         self.dialog = None
-        self.controller.finished.connect(lambda text: None if text.startswith("Sweep ") else warn(window, text))
+        self.controller.finished.connect(self._finished)
+
+    def _finished(self, text: str) -> None:
+        if self.view_window is not None:
+            self.view.expect(None)
+        if not text.startswith("Sweep "):  # it could not start or broke off: say why in a box, not only below
+            warn(self.window, text)
 
     # --- Train › Sweep… -------------------------------------------------------------------------------------
     def open_dialog(self):
@@ -88,7 +94,7 @@ class SweepActions:
         if refusal:
             warn(self.window, refusal)
             return refusal
-        self.show_view()
+        self.show_view().expect(self.controller.number)
         return ""
 
     def _make(self, folder: Path) -> str:
@@ -110,7 +116,7 @@ class SweepActions:
             layout.setContentsMargins(0, 0, 0, 0)
             self.view = SweepPanel(self.state, self.view_window)
             layout.addWidget(self.view)
-            self.view_window.resize(900, 640)
+            self.view_window.resize(900, 760)
         self.view.refresh()
         self.view_window.show()
         self.view_window.raise_()
@@ -159,6 +165,8 @@ def install(window) -> SweepActions:
         menu = menus.get(menu_text)
         if menu is None:
             continue
+        if name == "actionSweep":
+            menu.addSeparator()
         following = _action_after(menu, after)
         if following is not None:
             menu.insertAction(following, action)

@@ -50,7 +50,8 @@ def add_result_run(state, result: dict, name: str):
     if models:
         run.dataset = models[0].dataset
     for model in models:
-        state.add_epoch(run, epoch_event(model.history[-1], model.network), model)
+        numbers = model.history[-1]
+        state.add_epoch(run, epoch_event(numbers, model.network), model, seconds=float(numbers.get("elapsed", 0.0)))
     state.end_run(run, result["status"] if result["status"] == "diverged" else "completed", result.get("error", ""))
     return run
 

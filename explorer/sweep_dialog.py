@@ -46,7 +46,7 @@ def estimate_seconds(plan, n_train: int, workers: int, reference=None) -> tuple[
     """(seconds, what the figure rests on) for `plan` on `workers` one-thread workers."""
     if reference is not None:
         speed = float(reference.history[-1]["samples_per_second"]) * layer_work(reference.config)
-        basis = f"from {reference.name}'s {reference.history[-1]['samples_per_second']:,.0f} samples/s"
+        basis = f"from the speed of \u201c{reference.name}\u201d, {reference.history[-1]['samples_per_second']:,.0f} samples/s"
     else:
         speed, basis = GUESS_MACS_PER_SECOND, "a rough guess: no run yet to measure by"
     work = sum(run_samples(c, n_train) * layer_work(c) / speed for c in plan.configs)

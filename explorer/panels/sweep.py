@@ -34,6 +34,7 @@ class SweepPanel(QWidget):
         self.setObjectName("sweepPanel")
         self.state = state
         self.data: SweepData | None = None
+        self.pending: int | None = None  # a sweep that trains now: shown before its first run has finished
         self.caption = TabCaption(self, "sweepCaption", CAPTION)
         self.sweep_combo = QComboBox(objectName="sweepCombo")
         self.sweep_combo.setToolTip("Which sweep to show: the runs named \u201csweep N: \u2026\u201d")
@@ -63,8 +64,8 @@ class SweepPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical, objectName="sweepSplitter")
         splitter.addWidget(self.plot)
         splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
@@ -75,6 +76,8 @@ class SweepPanel(QWidget):
     def refresh(self) -> None:
         """Re-read the sweeps from the runs; keep the sweep shown, or show the newest when a new one appears."""
         numbers = sweep_numbers(self.state.runs)
+        if self.pending is not None and self.pending not in numbers:
+            numbers.append(self.pending)
         shown = self.sweep_combo.currentData()
         known = [self.sweep_combo.itemData(i) for i in range(self.sweep_combo.count())]
         self.sweep_combo.blockSignals(True)
@@ -82,12 +85,18 @@ class SweepPanel(QWidget):
             self.sweep_combo.clear()
             for n in numbers:
                 self.sweep_combo.addItem(f"sweep {n}", n)
-            newest_is_new = numbers and numbers[-1] not in known
-            wanted = numbers[-1] if newest_is_new or shown not in numbers else shown
-            if numbers:
+            if numbers:  # the newest when it is new (or the one shown is gone), else the one shown
+                wanted = numbers[-1] if numbers[-1] not in known or shown not in numbers else shown
                 self.sweep_combo.setCurrentIndex(numbers.index(wanted))
         self.sweep_combo.blockSignals(False)
         self._show()
+
+    def expect(self, number: int | None) -> None:
+        """Sweep `number` trains now (None: no sweep trains): show it, and say so while it has no run yet."""
+        self.pending = number
+        self.refresh()
+        if number is not None:
+            self.show_sweep(number)
 
     def show_sweep(self, number: int) -> None:
         index = self.sweep_combo.findData(number)
@@ -104,6 +113,9 @@ class SweepPanel(QWidget):
                                  "opens one made with `mnist-explorer sweep`.")  # fmt: skip
             return
         rows = self.data.rows
+        if not rows:
+            self.summary.setText(f"Sweep {self.data.number} is training: each run appears here as it finishes.")
+            return
         best = rows[0] if rows and isinstance(rows[0].accuracy, int | float) else None
         text = f"{len(rows)} runs"
         if best is not None:

@@ -119,7 +119,9 @@ class SweepPlot(pg.PlotWidget):
         self.lines = []
         rows = [r for r in (data.rows if data else []) if isinstance(r.accuracy, int | float)]
         if not rows or not data.keys:
-            self.item.setTitle("No finished run in this sweep yet" if data else "No sweep yet")
+            self.item.getAxis("bottom").setTicks(None)
+            self.item.getAxis("left").setTicks(None)
+            self.item.setTitle("No run of this sweep has finished yet" if data else "No sweep yet")
             return
         self.item.setTitle(None)
         if len(data.keys) == 1:

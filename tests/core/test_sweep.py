@@ -224,3 +224,16 @@ def test_cancel_stops_every_task_and_closes_the_cluster(tmp_path):
     assert results == []  # 50 epochs each: none finished before the cancel
     assert runner.client is None and runner.cluster is None
     assert not (tmp_path / "sweep.json").exists()
+
+
+def test_time_left_is_the_typical_run_times_the_work_left_over_the_runs_side_by_side():
+    from core.sweep_dask import SweepRunner
+
+    plan = sweep.plan(None, {}, sweep.parse_grid(["lr=0.1,0.2,0.3,0.4,0.5,0.6"]))
+    runner = SweepRunner(plan, "mnist", None, workers=2)  # not started: no cluster
+    assert runner.seconds_left() is None  # nothing to go by yet
+    runner.results = [{"index": 0, "status": "completed"}, {"index": 1, "status": "completed"}]
+    runner._durations = [8.0, 12.0]
+    runner.fractions = {2: 0.5, 3: 0.25}
+    # two runs queued (10 s each), 5 s and 7.5 s left of the two training, two at a time
+    assert runner.seconds_left() == pytest.approx((5.0 + 7.5 + 2 * 10.0) / 2)
