@@ -8,6 +8,8 @@ import argparse
 
 import numpy as np
 
+from core.layer_spec import ConfigError, parse_hidden
+
 PROG = "mnist-explorer"
 EXIT_BAD_INPUT = 2
 
@@ -23,17 +25,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message} (see `{self.prog} --help`)")
 
 
-def _hidden(text: str) -> tuple[int, ...]:
+def _hidden(text: str) -> tuple[int | str, ...]:
     text = text.strip()
     if text.lower() in ("", "none", "0"):
         return ()
     try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a list of layer widths; write e.g. --hidden 512,256"
-        ) from None
-    if any(n <= 0 or n > 16384 for n in sizes):
+        sizes = parse_hidden(text)  # dense widths, and conv, pool and dropout layers (core/layer_spec.py)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {str(exc).rstrip('.')}") from None
+    if any(isinstance(n, int) and (n <= 0 or n > 16384) for n in sizes):
         raise argparse.ArgumentTypeError(f"{text!r}: every layer width must be between 1 and 16384")
     return sizes
 
@@ -55,7 +55,7 @@ def _number(kind, lo=None, what="a number"):
 
 # train options: (flag, TrainConfig field, argparse keywords). A flag whose field TrainConfig lacks is not offered.
 TRAIN_OPTIONS = [
-    ("--hidden", "hidden", {"type": _hidden, "metavar": "N,N", "help": "hidden layer widths, e.g. 512,256"}),
+    ("--hidden", "hidden", {"type": _hidden, "metavar": "N,N", "help": "hidden layers: widths such as 512,256, or with conv (c32k3, c32k3s = same padding), pool (p2) and dropout (d0.5) layers, e.g. c32k3,p2,c64k3,p2,512"}),
     ("--activation", "activation", {"help": "hidden activation: sigmoid, tanh, relu, leaky-relu"}),
     ("--output", "output", {"help": "output layer: softmax or sigmoid"}),
     ("--loss", "loss", {"help": "cross-entropy or mse"}),

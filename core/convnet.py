@@ -116,6 +116,10 @@ class ConvNetwork:
             layers.append(layer)
         return ConvNetwork(layers, self.activation, self.output, self.input_shape)
 
+    def forward_loss(self, x, targets, loss="cross-entropy"):
+        """(mean data loss, outputs): see `forward_loss`."""
+        return forward_loss(self, x, targets, loss)
+
     def log_prob_gradient(self, x, labels) -> np.ndarray:
         """d log p(labels[n] | x[n]) / d x[n], (N, 784): see `core.network.log_prob_gradient`."""
         return log_prob_gradient(self, x, labels)

@@ -391,6 +391,8 @@ def _output_loss_delta(z, targets, output, loss, out, delta) -> float:
 
 def forward_loss(net: Network, x, targets, loss="cross-entropy", chunk: int = 4096):
     """The mean data loss (no L2) and the outputs for inputs x, computed stably from the logits, in chunks."""
+    if hasattr(net, "layers"):  # a core.convnet.ConvNetwork
+        return net.forward_loss(x, targets, loss)
     x = np.asarray(x, dtype=net.dtype)
     targets = np.asarray(targets, dtype=net.dtype)
     outputs = np.empty((len(x), net.layer_sizes[-1]), net.dtype)

@@ -51,8 +51,21 @@ def abstain_setting() -> float:
 def save_abstain_setting(value: float) -> float:
     """Keep the threshold (clipped to 0..1) for the next launch; returns what was kept."""
     value = min(max(float(value), 0.0), 1.0)
-    open_settings().setValue(ABSTAIN_KEY, value)
+    _kept_settings().setValue(ABSTAIN_KEY, value)
     return value
+
+
+_KEPT: dict[str, QSettings] = {}
+
+
+def _kept_settings() -> QSettings:
+    """One QSettings per file kept open, for a value a slider changes at every step: a new QSettings writes the
+    file when it goes away (17 ms a step); this one is written by Qt from the event loop, and other QSettings of
+    the same file in this process see its values at once."""
+    path = str(config_dir() / SETTINGS_FILE)
+    if path not in _KEPT:
+        _KEPT[path] = open_settings()
+    return _KEPT[path]
 
 
 def config_to_json(config) -> str:
