@@ -79,8 +79,9 @@ class RobustnessPanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(plot)
         split.addWidget(flips)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([500, 500])  # half each: the grid's own size hint would leave the plot a strip
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addLayout(controls)
@@ -197,6 +198,8 @@ class RobustnessPanel(QWidget):
             item.removeItem(curve)
         self.legend.clear()
         item.setLabel("bottom", AXIS_TITLES[self.perturbation], color="#222222")
+        amounts = sorted(check_amounts(self.perturbation))  # ticks at the measured amounts, none between
+        item.getAxis("bottom").setTicks([[(float(a), f"{a:g}") for a in amounts]])
         for entry in self.shown:
             curve = self.cache.get(entry.key)
             if curve is None:
@@ -249,7 +252,7 @@ class RobustnessPanel(QWidget):
             self.amount_line.setValue(amount)
         if curve is None or amount is None:
             self.flips_label.setText("" if entry is None else f"Measuring {entry.label}…")
-            self._set_flips(np.zeros((0, *IMAGE_SHAPE), np.uint8), [], EMPTY_TEXT if entry is None else "")
+            self._set_flips(np.zeros((0, *IMAGE_SHAPE), np.uint8), [], self._no_flips_text(entry))
             return
         flips = curve.flips(amount)
         right = int(np.sum(curve.predicted[0] == curve.labels))
@@ -269,6 +272,16 @@ class RobustnessPanel(QWidget):
         self._set_flips(np.zeros((0, *IMAGE_SHAPE), np.uint8), [], "Drawing the digits…")
         self.flip_job.submit(_keyed, (entry.key, amount), flip_images, entry.run.snapshots, entry.epoch,
                              self.state.dataset.test_images, flips, self.perturbation, amount)  # fmt: skip
+
+    def _no_flips_text(self, entry) -> str:
+        if entry is not None:
+            return f"Measuring {entry.label}…"
+        run = self.state.selected_run
+        if run is not None and not run.snapshots and self.shown:
+            return (
+                f"{run.name} has no finished epoch yet: its flipped digits appear when its first epoch ends."
+            )
+        return EMPTY_TEXT
 
     def _on_flip_images(self, answer) -> None:
         (key, amount), images = answer

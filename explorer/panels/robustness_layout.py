@@ -44,13 +44,13 @@ def build_plot(panel) -> pg.PlotWidget:
     panel.plot.setMinimumHeight(220)
     item = panel.plot.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.25)
-    item.setLabel("left", "test accuracy (%)", color="#222222")
     item.setMouseEnabled(x=False, y=False)
     item.setYRange(0, 100, padding=0.02)  # the whole scale: a fall from 98% to 90% must not look like a cliff
     item.hideButtons()
     for axis in ("left", "bottom"):
         item.getAxis(axis).setTextPen("#222222")
         item.getAxis(axis).setPen("#888888")
+    item.setLabel("left", "test accuracy (%)", color="#222222")  # after setTextPen, which greys the label
     # bottom left: every curve starts high at amount 0 and falls to the right
     panel.legend = item.addLegend(
         offset=(10, -10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220)
