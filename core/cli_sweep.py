@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from core.cli_options import UsageError, _number
-from core.cli_train import _fmt_time, _jsonable
 
 REFRESH_SECONDS = 0.5
 
@@ -93,6 +92,8 @@ class SweepProgress:
         self.width, self.last = 0, 0.0
 
     def line(self, runner) -> str:
+        from core.cli_train import _fmt_time
+
         left = runner.seconds_left()
         failed = f", {runner.failed} failed" if runner.failed else ""
         when = f", {_fmt_time(left)} left" if left is not None else ""
@@ -129,6 +130,7 @@ class SweepProgress:
 
 
 def cmd_sweep(args) -> int:
+    from core.cli_train import _jsonable
     from core.sweep_dask import SweepRunner, public_result
 
     plan, key, user_dataset = prepare(args)

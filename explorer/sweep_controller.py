@@ -186,6 +186,7 @@ class SweepStatus(QWidget):
         self.cancel_button = QPushButton("Cancel sweep", objectName="sweepCancelButton")
         self.cancel_button.setToolTip("Stop every run of the sweep; the runs already finished stay in the list")
         self.cancel_button.clicked.connect(controller.cancel)
+        self.cancel_button.clicked.connect(lambda: self.cancel_button.setEnabled(False))  # once is enough
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 0, 8, 0)
         layout.addWidget(self.label)
@@ -196,5 +197,6 @@ class SweepStatus(QWidget):
 
     def _show(self, text: str) -> None:
         self.label.setText(text)
-        self.cancel_button.setEnabled(self.controller.running)
+        runner = self.controller.runner
+        self.cancel_button.setEnabled(runner is not None and not runner.cancelled)
         self.setVisible(self.controller.running)
