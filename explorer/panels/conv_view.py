@@ -263,6 +263,7 @@ class ConvView(QWidget):
 
     def _on_result(self, result: dict) -> None:
         self.model, self.filters, self.maps = result["model"], result["filters"], result["maps"]
+        self.status_label.setText("")  # an earlier failure is over
         self.image = result["image"]
         names = [layer_text(i, f) for i, f in enumerate(self.filters)]
         if [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())] != names:
