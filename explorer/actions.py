@@ -188,7 +188,7 @@ def save_model(window, path: str | None = None):
 
 # --- figures and report ------------------------------------------------------------------------------------------
 def _figure_inputs(window):
-    """(model, dataset or None, history, run name) for the shown model, or None after telling the user why."""
+    """(model, dataset or None, history, run name, run) for the shown model, or None after telling the user why."""
     state = window.state
     model = _current_model(state)
     if model is None:
@@ -200,16 +200,17 @@ def _figure_inputs(window):
     ):
         dataset = None  # the test images of another dataset say nothing about this model
     run = state.selected_run
-    return model, dataset, list(model.history), (run.name if run else "")
+    return model, dataset, list(model.history), (run.name if run else ""), run
 
 
 def _render(inputs, doing: str, progress) -> dict[str, bytes]:
     """The job's first part: every figure file and report.html (QPainter on QImage and QSvgGenerator are
     thread-safe); `progress` hears how far it got, as "<doing>: <step>"."""
+    from explorer.datamap_figures import run_record
     from explorer.export_files import render_all_from
     from explorer.figures import compute, render_curves, render_files
 
-    model, dataset, history, run_name = inputs
+    model, dataset, history, run_name, run = inputs
 
     def report(fraction: float, message: str) -> None:
         if fraction < 1:  # the end of the numbers is the start of the drawing, reported below
@@ -222,7 +223,8 @@ def _render(inputs, doing: str, progress) -> dict[str, bytes]:
     files.update(render_curves(history))
     seconds = time.perf_counter() - start
     progress(900, 1000, f"{doing}: writing the files")
-    return render_all_from(model, data, files, history, dataset, run_name, seconds)
+    dynamics = run_record(run, len(history))  # the run's per-image record up to the shown epoch, if it has one
+    return render_all_from(model, data, files, history, dataset, run_name, seconds, dynamics)
 
 
 def _export_figures(inputs, outdir: Path, progress):

@@ -60,13 +60,18 @@ def write_files(outdir: Path, files: dict[str, bytes]) -> list[Path]:
     return [write_bytes_atomic(outdir / name, content) for name, content in files.items()]
 
 
-def render_all_from(model, data, files, history=None, dataset=None, run_name: str = "", compute_seconds=None):
-    """`files` (from figures.render_files) plus the curves (unless there) and report.html."""
+def render_all_from(model, data, files, history=None, dataset=None, run_name: str = "", compute_seconds=None,
+                    dynamics=None):
+    """`files` (from figures.render_files) plus the curves (unless there), the data map and suspects of the
+    run's per-image record (`dynamics`, when it has one) and report.html."""
+    from explorer.datamap_figures import compute_datamap, render_datamap_files
     from explorer.figures import render_curves
     from explorer.report import build_report
 
     history = list(model.history if history is None else history)
     files = dict(files)
+    data.datamap = compute_datamap(dynamics, model.classes)
+    files.update(render_datamap_files(data.datamap))
     if "curves.png" not in files:
         files.update(render_curves(history))
     timings = {} if compute_seconds is None else {"figures computed in": f"{compute_seconds:.1f} s"}
@@ -75,7 +80,7 @@ def render_all_from(model, data, files, history=None, dataset=None, run_name: st
     return files
 
 
-def export_all(model, dataset, outdir, history=None, progress=None) -> list[Path]:
+def export_all(model, dataset, outdir, history=None, progress=None, dynamics=None) -> list[Path]:
     """Write every figure of `model` (and report.html) into `outdir` with the design's names; the paths written.
 
     `dataset` gives the test images for the confusion matrix and the mistakes (None: those are left out);
@@ -90,7 +95,8 @@ def export_all(model, dataset, outdir, history=None, progress=None) -> list[Path
     data = compute(model, dataset, progress)
     files = render_files(data)
     seconds = time.perf_counter() - start
-    return write_files(outdir, render_all_from(model, data, files, history, dataset, compute_seconds=seconds))
+    files = render_all_from(model, data, files, history, dataset, compute_seconds=seconds, dynamics=dynamics)
+    return write_files(outdir, files)
 
 
 def _slug(text: str) -> str:
@@ -154,12 +160,17 @@ def export_command(argv: list[str]) -> int:
             None,
             f"could not load the dataset {dataset_name!r} ({exc}), so confusion.* and misclassified.* were not written; pass --dataset PATH",
         )
+    from explorer.datamap_figures import record_beside
+
+    dynamics, note = record_beside(args.model, model)  # a run folder's epoch file has the run's record beside it
     try:
-        written = export_all(model, dataset, args.outdir)
+        written = export_all(model, dataset, args.outdir, dynamics=dynamics)
     except ExportError as exc:
         print(f"mnist-explorer export: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {len(written)} files to {Path(args.outdir)}")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     if problem:
         print(f"mnist-explorer export: {problem}", file=sys.stderr)
         return 2

@@ -57,6 +57,7 @@ class FigureData:
     units: dict | None = None  # the first hidden layer's units (explorer/activation_figures.py)
     conv: object = None  # explorer.conv_figures.ConvFigures of a convolutional network (its filters and maps)
     robustness: dict | None = None  # perturbation -> core.robustness.Curve (explorer/robustness_figures.py)
+    datamap: dict | None = None  # the run's data map and suspects (explorer/datamap_figures.py), set by the export
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.readers import IMAGE_SHAPE
+from explorer.datamap_figures import map_table, suspects_table
 from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.panels import datamap_data as data
@@ -178,10 +179,10 @@ class DataMapPanel(QWidget):
         self.readout.setText(data.readout(dm, index, self._names()))
 
     def _map_data(self):
-        return None if self.result is None else data.map_table(self.result.data_map)
+        return None if self.result is None else map_table(self.result.data_map)
 
     def _suspects_data(self):
-        return None if self.result is None else data.suspects_table(self.result.suspects, self._names())
+        return None if self.result is None else suspects_table(self.result.suspects, self._names())
 
 
 if __name__ == "__main__":

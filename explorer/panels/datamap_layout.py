@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from explorer.panels.datamap_data import PALETTE, X_RANGE, Y_RANGE
+from explorer.datamap_figures import PALETTE, X_RANGE, Y_RANGE
 from explorer.widgets.image_grid import ImageGrid
 
 REGIONS = (  # the paper's three regions, written where they lie (clear of the suspects near the origin)
