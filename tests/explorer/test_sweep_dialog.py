@@ -97,6 +97,11 @@ def test_a_sweep_streams_its_runs_into_the_runs_list_and_the_sweep_view(qtbot, w
         assert run.model.network.layer_sizes == [784, run.config.hidden[0], 10]
         assert 0.2 < run.final_accuracy <= 1.0
     assert window.controller.claimed_by == ""
+    runs_list = find(window, "runsList")
+    for run in runs:  # in the runs list, with their test accuracy
+        item = runs_list.item_for(run)
+        assert item is not None and item.text(0) == run.name
+        assert f"{100 * run.final_accuracy:.2f}%" in item.text(1)
     assert sweep.read_summary(tmp_path / "sweep")[1]["planned"] == 4
     view = window.sweeps.view
     assert view.objectName() == "sweepPanel" and view.isVisible()
