@@ -115,6 +115,7 @@ class UnitInspector(QWidget):
         self.silence_check.toggled.connect(lambda _on: self.request_silence())
         self.silence_edit.editingFinished.connect(self.request_silence)
         state.modelChanged.connect(self.set_model)
+        state.datasetChanged.connect(lambda _dataset: self.set_model(self._incoming))  # its test images changed
         self.set_model(state.model)
 
     # --- the interface -------------------------------------------------------------------------------------

@@ -127,7 +127,9 @@ class AbstainView(QWidget):
         self.line = self.plot.plot([], [], pen=pg.mkPen(CURVE_COLOUR, width=2))
         self.marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(MARK_COLOUR), pen=pg.mkPen("w", width=1.5))
         self.plot.addItem(self.marker)
-        self.marker_label = pg.TextItem(color=MARK_COLOUR, anchor=(1.05, 1.1))
+        self.marker_label = pg.TextItem(
+            color=MARK_COLOUR, anchor=(1.05, 1.1), fill=pg.mkBrush(255, 255, 255, 210)
+        )
         self.plot.addItem(self.marker_label, ignoreBounds=True)
 
     def _build_controls(self) -> None:
