@@ -121,9 +121,14 @@ class TrainingRecord:
         p = np.asarray(outputs, np.float32)
         p = p / np.maximum(p.sum(axis=1, keepdims=True), _TINY)  # a copy: the caller's buffer is left alone
         margin = label_margin(p, self.labels[rows])
-        np.add.at(self._sums, rows, p)  # rows repeat within a batch for Rashid's three copies
-        np.add.at(self._margin_sum, rows, margin)
-        np.add.at(self._count, rows, 1)
+        if len(np.unique(rows)) == len(rows):  # the usual batch: each image once (fancy-index adds are 5x faster)
+            self._sums[rows] += p
+            self._margin_sum[rows] += margin
+            self._count[rows] += 1
+        else:  # rows repeat within a batch for Rashid's three copies
+            np.add.at(self._sums, rows, p)
+            np.add.at(self._margin_sum, rows, margin)
+            np.add.at(self._count, rows, 1)
 
     def end_epoch(self, epoch: int) -> Dynamics:
         """Close epoch `epoch` (1-based): keep its columns, clear the sums; returns the snapshot so far."""
