@@ -117,7 +117,7 @@ class SweepPanel(QWidget):
             self.summary.setText(f"Sweep {self.data.number} is training: each run appears here as it finishes.")
             return
         best = rows[0] if rows and isinstance(rows[0].accuracy, int | float) else None
-        text = f"{len(rows)} runs"
+        text = f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
         if best is not None:
             text += f"; best {best.accuracy:.2%}: {best.run.name.split(': ', 1)[-1]}"
         self.summary.setText(text)
