@@ -231,7 +231,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             name="best-cnn",
             summary="c32k3s,p2,c64k3s,p2 ReLU, 256 ReLU, dropout 0.4, 10 softmax, He init, Adam lr 0.002 with a "
-            "cosine schedule, batch 128, 15 epochs, random shifts of up to 2 px",
+            "cosine schedule, batch 128, 12 epochs, random shifts of up to 2 px",
             settings={
                 "hidden": ("c32k3s", "p2", "c64k3s", "p2", 256),
                 "activation": "relu",
@@ -242,7 +242,7 @@ RECIPES: dict[str, Recipe] = {
                 "lr": 0.002,
                 "schedule": "cosine",
                 "batch_size": 128,
-                "epochs": 15,
+                "epochs": 12,
                 "dropout": 0.4,  # after the dense layer
                 "shift": 2,
                 "scaling": "unit",
