@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.readers import IMAGE_SHAPE
@@ -22,6 +23,7 @@ from explorer.export import attach_export
 from explorer.jobs import JobRunner
 from explorer.panels import datamap_data as data
 from explorer.panels.datamap_layout import build_gallery, build_map
+from explorer.widgets.image_grid import to_qimage
 from explorer.widgets.tab_caption import TabCaption
 
 
@@ -130,16 +132,22 @@ class DataMapPanel(QWidget):
         classes = (run.classes if run is not None else []) or (dataset.class_names if dataset else [])
         return [str(c) for c in classes] or [str(k) for k in range(256)]
 
+    def _same_dataset(self) -> bool:
+        """Whether the dataset open is the one the shown record was made on (its labels agree)."""
+        dataset, labels = self.state.dataset, self.result.data_map.labels if self.result is not None else None
+        return (labels is not None and dataset is not None and dataset.n_train >= len(labels)
+                and np.array_equal(dataset.train_labels[: len(labels)], labels))  # fmt: skip
+
+    def _image(self, index: int):
+        return self.state.dataset.train_images[index] if self._same_dataset() else None
+
     def _fill_gallery(self) -> None:
         """The suspects' thumbnails, when the dataset open is the one the run learned from."""
         result, dataset, run = self.result, self.state.dataset, self.state.selected_run
         if result is None or run is None:
             return
         found, names = result.suspects, self._names()
-        labels = result.data_map.labels
-        same = (dataset is not None and dataset.n_train >= len(labels)
-                and np.array_equal(dataset.train_labels[: len(labels)], labels))  # fmt: skip
-        if not same:
+        if not self._same_dataset():
             self.gallery.set_images(np.zeros((0, *IMAGE_SHAPE), np.uint8))
             self.gallery.set_empty_message(f"Open {run.dataset or 'the dataset this run trained on'} to see its "
                                            "suspects' images.")  # fmt: skip
@@ -163,6 +171,7 @@ class DataMapPanel(QWidget):
         self.gallery.set_empty_message(text)
         self.gallery_title.setText("Suspects")
         self.readout.setText("Point at the map to read an image's numbers.")
+        self.hover_image.clear()
 
     def _on_mouse_moved(self, position) -> None:
         if self.result is None:
@@ -177,6 +186,11 @@ class DataMapPanel(QWidget):
             return
         self.hover_ring.setData([dm.variability[index]], [dm.confidence[index]])
         self.readout.setText(data.readout(dm, index, self._names()))
+        image = self._image(index)
+        if image is None:
+            self.hover_image.clear()
+        else:
+            self.hover_image.setPixmap(QPixmap.fromImage(to_qimage(image)).scaled(42, 42))
 
     def _map_data(self):
         return None if self.result is None else map_table(self.result.data_map)

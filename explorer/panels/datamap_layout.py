@@ -50,10 +50,16 @@ def build_map(panel) -> QWidget:
         panel.plot.addItem(label)
     layout.addWidget(panel.plot, 1)
     layout.addWidget(_legend(box))
+    row = QHBoxLayout()
+    panel.hover_image = QLabel(box)  # the image under the mouse
+    panel.hover_image.setObjectName("dataMapHoverImage")
+    panel.hover_image.setFixedSize(42, 42)
     panel.readout = QLabel("Point at the map to read an image's numbers.", box)
     panel.readout.setObjectName("dataMapReadout")
     panel.readout.setWordWrap(True)
-    layout.addWidget(panel.readout)
+    row.addWidget(panel.hover_image)
+    row.addWidget(panel.readout, 1)
+    layout.addLayout(row)
     return box
 
 

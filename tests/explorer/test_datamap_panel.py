@@ -70,7 +70,8 @@ def test_pointing_at_the_map_reads_an_image_and_a_click_selects_a_suspect(qtbot)
     view = panel.plot.getPlotItem().getViewBox()
     scene_point = view.mapViewToScene(QPointF(float(dm.variability[target]), float(dm.confidence[target])))
     panel._on_mouse_moved(scene_point)
-    assert panel.readout.text().startswith("Training image ") and "label" in panel.readout.text()
+    assert panel.readout.text().startswith(f"Training image {target:,}:") and "label" in panel.readout.text()
+    assert not panel.hover_image.pixmap().isNull()  # the image under the mouse
     seen = []
     state.imageSelected.connect(lambda split, index: seen.append((split, index)))
     rect = panel.gallery.visual_rect(2)
