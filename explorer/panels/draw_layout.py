@@ -89,6 +89,8 @@ def build_answer_side(panel) -> tuple[QVBoxLayout, QGridLayout, QHBoxLayout]:
     views = QGridLayout()
     views.addWidget(panel.input_view, 0, 0)
     views.addWidget(panel.query_view, 0, 1)
+    for column in (0, 1):  # equal halves: a long wait text (a CNN's optimised input) must not squeeze its picture
+        views.setColumnStretch(column, 1)
     guess = QHBoxLayout()
     guess.addWidget(panel.prediction_label, 1)
     right = QVBoxLayout()

@@ -12,6 +12,8 @@ itself for a network without conv layers. The Draw tab uses it; the Weights tab'
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -33,6 +35,7 @@ class FeatureMapsView(QWidget):
         super().__init__(parent)
         self.setObjectName(name)
         self._maps: list[tuple[str, np.ndarray]] = []
+        self.fit_columns = columns is None  # no fixed column count: as many as make the tiles largest
         self.title_label = QLabel(title, self)
         self.title_label.setWordWrap(True)
         self.layer_combo = QComboBox(self, objectName=f"{name}LayerCombo")
@@ -79,7 +82,24 @@ class FeatureMapsView(QWidget):
 
     def _show(self) -> None:
         maps = self.shown_maps()
+        if maps is not None and self.fit_columns:
+            self.gallery.columns_wanted = best_columns(len(maps), self.gallery.width(), self.gallery.height())
         self.gallery.set_tiles(maps, shared_scale=True)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        maps = self.shown_maps()
+        if maps is not None and self.fit_columns:
+            columns = best_columns(len(maps), self.gallery.width(), self.gallery.height())
+            if columns != self.gallery.columns_wanted:
+                self._show()
+
+
+def best_columns(n: int, width: float, height: float) -> int:
+    """The number of columns that gives n square tiles the largest side in a width x height area."""
+    if n < 1 or width < 1 or height < 1:
+        return max(1, math.ceil(math.sqrt(n)))
+    return max(range(1, n + 1), key=lambda c: min(width / c, height / math.ceil(n / c)))
 
 
 class LiveFeatureMaps(FeatureMapsView):
