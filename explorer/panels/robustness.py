@@ -200,6 +200,7 @@ class RobustnessPanel(QWidget):
         item.setLabel("bottom", AXIS_TITLES[self.perturbation], color="#222222")
         amounts = sorted(check_amounts(self.perturbation))  # ticks at the measured amounts, none between
         item.getAxis("bottom").setTicks([[(float(a), f"{a:g}") for a in amounts]])
+        item.setXRange(amounts[0], amounts[-1], padding=0.03)  # the same axis before any curve arrives
         for entry in self.shown:
             curve = self.cache.get(entry.key)
             if curve is None:

@@ -27,7 +27,8 @@ AXIS_TITLES = {
 EMPTY_TEXT = (
     "Train a run (or tick runs in the runs list) to see how its accuracy holds up when the digits change."
 )
-CACHE_SIZE = 160  # curves kept: each is ~10 amounts x 10,000 predictions as int16 (200 KB), so at most ~32 MB
+# curves kept: ~10 amounts x 10,000 int16 predictions and the labels, ~300 KB each: ~36 MB at most
+CACHE_SIZE = 120
 FLIP_CACHE_SIZE = 16  # flip galleries kept (uint8 images)
 
 

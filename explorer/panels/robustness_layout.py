@@ -45,7 +45,8 @@ def build_plot(panel) -> pg.PlotWidget:
     item = panel.plot.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.25)
     item.setMouseEnabled(x=False, y=False)
-    item.setYRange(0, 100, padding=0.02)  # the whole scale: a fall from 98% to 90% must not look like a cliff
+    # the whole scale, a fall from 98% to 90% must not look like a cliff; room for the 0 and 100 labels
+    item.setYRange(-5, 104, padding=0)
     item.hideButtons()
     for axis in ("left", "bottom"):
         item.getAxis(axis).setTextPen("#222222")
