@@ -63,22 +63,20 @@ def build_map(panel) -> QWidget:
     return box
 
 
-def _legend(parent) -> QWidget:
-    """Correctness colours: the share of epochs in which the image's label was the network's top answer."""
-    row = QWidget(parent)
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(QLabel("Right in:", row))
+def _legend(parent) -> QLabel:
+    """Correctness colours: the share of epochs in which the image's label was the network's top answer. One
+    wrapped label, so a narrow window folds it rather than widening the tab."""
+    parts = ["Right in:"]
     for k, rgb in enumerate(PALETTE.astype(int)):
-        share = k / (len(PALETTE) - 1)
-        swatch = QLabel(f"● {share:.0%} of epochs" if k else "● no epoch", row)
-        swatch.setStyleSheet(f"color: rgb({rgb[0]}, {rgb[1]}, {rgb[2]}); font-weight: 600;")
-        layout.addWidget(swatch)
-    ring = QLabel("○ a suspect", row)
-    layout.addWidget(ring)
-    layout.addStretch(1)
-    row.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-    return row
+        text = f"{k / (len(PALETTE) - 1):.0%} of epochs" if k else "no epoch"
+        parts.append(f"<span style='color: rgb({rgb[0]}, {rgb[1]}, {rgb[2]}); font-weight: 600;'>● {text}</span>")
+    parts.append("○ a suspect")
+    label = QLabel("&nbsp;&nbsp;".join(parts), parent)
+    label.setObjectName("dataMapLegend")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+    return label
 
 
 def build_gallery(panel) -> QWidget:
@@ -95,6 +93,6 @@ def build_gallery(panel) -> QWidget:
     panel.gallery.setObjectName("suspectsGallery")
     panel.gallery.setToolTip("Click a suspect to open it in the Dataset tab")
     panel.gallery.fit_caption("8 → 8 -12.34")
-    panel.gallery.setMinimumWidth(290)  # three columns of thumbnails
+    panel.gallery.setMinimumWidth(200)  # two columns of thumbnails at least
     layout.addWidget(panel.gallery, 1)
     return box
