@@ -24,9 +24,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from pathlib import Path
 
-from core.sweep import FORMAT, VERSION, SweepError, SweepPlan, write_summary
+from core.sweep import FORMAT, SUMMARY_NAME, VERSION, SweepError, SweepPlan, write_summary
 
 CONNECT_TIMEOUT = 3.0  # seconds to reach a scheduler before saying it cannot be reached
 PROGRESS_INTERVAL = 0.5  # seconds between two progress events of one run (every epoch end is sent at once)
@@ -164,8 +165,14 @@ class SweepRunner:
             if self.client is None:
                 self.connect()
             if not self._cancel.is_set():
-                self._submit_all()
-                self._wait()
+                try:
+                    self._submit_all()
+                    self._wait()
+                except (OSError, CancelledError):  # the scheduler went away: its futures are cancelled
+                    where = f" in {self.out_dir / SUMMARY_NAME}" if self.out_dir is not None else ""
+                    at = f" at {self.scheduler}" if self.scheduler else ""
+                    raise SweepError(f"lost the connection to the Dask scheduler{at}; the {self.done} runs that "
+                                     f"finished are kept{where}.") from None  # fmt: skip
         finally:
             self.close()
         return self.results
@@ -175,6 +182,9 @@ class SweepRunner:
         """The client: to `scheduler`, within CONNECT_TIMEOUT seconds, or to a new local cluster."""
         import dask
         from distributed import Client, LocalCluster
+
+        # Dask logs a lost or refused connection on stderr; the sweep says it once, in its own sentence
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
         if self.scheduler:
             try:

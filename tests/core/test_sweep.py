@@ -237,3 +237,24 @@ def test_time_left_is_the_typical_run_times_the_work_left_over_the_runs_side_by_
     runner.fractions = {2: 0.5, 3: 0.25}
     # two runs queued (10 s each), 5 s and 7.5 s left of the two training, two at a time
     assert runner.seconds_left() == pytest.approx((5.0 + 7.5 + 2 * 10.0) / 2)
+
+
+def test_a_scheduler_lost_mid_sweep_is_one_sentence_and_keeps_what_finished(tmp_path, own_cluster):
+    import threading
+
+    from core.sweep_dask import SweepRunner
+
+    plan = sweep.plan("keras-dense512", {"train_limit": 2000, "epochs": 50, "hidden": (32,)},
+                      sweep.parse_grid(["seed=0,1"]))  # fmt: skip
+    closing = []
+
+    def on_event(message):  # the scheduler goes away while the runs train
+        if not closing:
+            closing.append(threading.Thread(target=own_cluster.close))
+            closing[0].start()
+
+    runner = SweepRunner(plan, "mnist", tmp_path, scheduler=own_cluster.scheduler_address, on_event=on_event)
+    with pytest.raises(SweepError, match="lost the connection to the Dask scheduler at tcp://127.0.0.1"):
+        runner.run()
+    closing[0].join(30)
+    assert runner.client is None
