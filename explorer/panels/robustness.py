@@ -24,6 +24,7 @@ from explorer.panels.robustness_data import (
     CACHE_SIZE,
     EMPTY_TEXT,
     FLIP_CACHE_SIZE,
+    GRID_EMPTY,
     TITLES,
     LruCache,
     amount_text,
@@ -282,7 +283,7 @@ class RobustnessPanel(QWidget):
             return (
                 f"{run.name} has no finished epoch yet: its flipped digits appear when its first epoch ends."
             )
-        return EMPTY_TEXT
+        return GRID_EMPTY
 
     def _on_flip_images(self, answer) -> None:
         (key, amount), images = answer

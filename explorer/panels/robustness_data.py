@@ -24,9 +24,10 @@ AXIS_TITLES = {
     "noise": "noise sigma (fraction of black to white)",
     "thickness": "stroke thickness (pixels; negative thinner, positive thicker)",
 }
-EMPTY_TEXT = (
+GRID_EMPTY = (
     "Train a run (or tick runs in the runs list) to see how its accuracy holds up when the digits change."
 )
+EMPTY_TEXT = f"Robustness: {GRID_EMPTY[0].lower()}{GRID_EMPTY[1:]}"  # the tab's first line names the tab
 # curves kept: ~10 amounts x 10,000 int16 predictions and the labels, ~300 KB each: ~36 MB at most
 CACHE_SIZE = 120
 FLIP_CACHE_SIZE = 16  # flip galleries kept (uint8 images)
@@ -146,7 +147,7 @@ def describe(perturbation: str, shown: list[Entry]) -> str:
     }[perturbation]
     runs = "one run" if len(shown) == 1 else f"{len(shown)} runs"
     return (
-        f"Test accuracy of {runs} with {what}: a flat curve is a robust network, a steep one a fragile one. "
+        f"Robustness: the test accuracy of {runs} with {what}: a flat curve is a robust network, a steep one a fragile one. "
         "Below: the selected run's digits that were right on the plain test set and wrong at the chosen amount."
     )
 

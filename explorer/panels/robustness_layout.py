@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from core import robustness
-from explorer.panels.robustness_data import EMPTY_TEXT, TITLES
+from explorer.panels.robustness_data import GRID_EMPTY, TITLES
 from explorer.widgets.image_grid import ImageGrid
 
 
@@ -78,7 +78,7 @@ def build_flips(panel) -> QWidget:
     panel.flips_grid = ImageGrid(panel, thumbnail_size=56)
     panel.flips_grid.setObjectName("flipsGrid")
     panel.flips_grid.set_minimum_rows(2)
-    panel.flips_grid.set_empty_message(EMPTY_TEXT)
+    panel.flips_grid.set_empty_message(GRID_EMPTY)
     panel.flips_grid.setToolTip(
         "The digits the selected run got right on the plain test set and wrong after the change, as the network "
         "saw them: right answer → new answer, and the test image's number"

@@ -82,7 +82,7 @@ def test_empty_tab_says_what_to_do(qtbot, small_mnist):
     panel = _panel(qtbot, state)
     assert panel.objectName() == "robustnessPanel"
     assert panel.drawn_curves() == []
-    assert "Train a run" in panel.notice.text()
+    assert panel.notice.text().startswith("Robustness: train a run")
 
 
 def test_two_ticked_runs_give_two_curves(qtbot, small_mnist, plain_epochs, rotated_epochs):
