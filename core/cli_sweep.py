@@ -97,7 +97,8 @@ class SweepProgress:
         left = runner.seconds_left()
         failed = f", {runner.failed} failed" if runner.failed else ""
         when = f", {_fmt_time(left)} left" if left is not None else ""
-        return f"sweep: {runner.done}/{self.total} runs done, {len(runner.fractions)} training{failed}{when}"
+        training = f"{len(runner.fractions)} training" if runner.fractions or runner.done else "waiting for the workers"
+        return f"sweep: {runner.done}/{self.total} runs done, {training}{failed}{when}"
 
     def update(self, runner) -> None:
         now = time.monotonic()
