@@ -65,6 +65,7 @@ def test_every_designed_object_name_exists(window):
         "BackQueryPanel",
         "WeightsPanel",
         "ErrorsPanel",
+        "DataMapPanel",
         "RobustnessPanel",
         "DrawPanel",
     ]
@@ -270,7 +271,7 @@ def test_importing_the_panels_package_imports_no_panel():
         [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "8"
+    assert result.stdout.strip() == "9"
 
 
 def test_quitting_while_panels_compute_prints_nothing(tmp_path):
