@@ -27,7 +27,7 @@ import numpy as np
 SMALL_K = 64  # conv layers with fewer than this many inputs per position (k k C) multiply image by image
 
 
-@dataclass
+@dataclass(eq=False)
 class Conv:
     weight: np.ndarray  # (k, k, in_channels, filters): Keras' "HWIO" layout
     bias: np.ndarray  # (filters,)
@@ -44,7 +44,7 @@ class Conv:
         return (h - shrink, w - shrink, int(self.weight.shape[3]))
 
 
-@dataclass
+@dataclass(eq=False)
 class MaxPool:
     kind = "pool"
 
@@ -52,7 +52,7 @@ class MaxPool:
         return (shape[0] // 2, shape[1] // 2, shape[2])
 
 
-@dataclass
+@dataclass(eq=False)
 class Flatten:
     kind = "flatten"
 
@@ -60,7 +60,7 @@ class Flatten:
         return (int(np.prod(shape)),)
 
 
-@dataclass
+@dataclass(eq=False)
 class Dropout:
     rate: float
     kind = "dropout"
@@ -69,7 +69,7 @@ class Dropout:
         return shape
 
 
-@dataclass
+@dataclass(eq=False)
 class Dense:
     weight: np.ndarray  # (inputs, outputs)
     bias: np.ndarray  # (outputs,)

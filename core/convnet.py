@@ -21,7 +21,7 @@ Memory: every buffer is allocated once for the largest batch (`Buffers`); passes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,13 +55,12 @@ IMAGE = (28, 28, 1)  # (H, W, C) of the input
 CHUNK = 256  # images per piece in passes over many images (forward_loss, feature maps, gradients)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity, as arrays have no single truth value
 class ConvNetwork:
     layers: list  # Conv | MaxPool | Flatten | Dropout | Dense, the last a Dense output layer
     activation: str = "relu"  # conv and hidden dense layers: "sigmoid" | "tanh" | "relu" | "leaky-relu"
     output: str = "softmax"  # "softmax" | "sigmoid"
     input_shape: tuple = IMAGE  # (H, W, C)
-    _buffers: Buffers = field(default_factory=Buffers, repr=False, compare=False)  # for forward()
 
     @property
     def dtype(self) -> np.dtype:
@@ -95,7 +94,8 @@ class ConvNetwork:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Output probabilities (softmax) or sigmoid outputs, (N, classes), for scaled inputs (N, 784)."""
         x = np.atleast_2d(np.asarray(x, self.dtype))
-        parts = [output_function(run_layers(self, x[s : s + CHUNK], self._buffers)[-1].copy(), self.output)
+        buf = Buffers()  # its own: two threads may ask the same network at once
+        parts = [output_function(run_layers(self, x[s : s + CHUNK], buf)[-1].copy(), self.output)
                  for s in range(0, len(x), CHUNK)]  # fmt: skip
         return np.concatenate(parts) if parts else np.zeros((0, self.n_classes), self.dtype)
 
