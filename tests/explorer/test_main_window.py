@@ -25,7 +25,7 @@ def window(qtbot):
 CONTROLS = ["datasetCombo", "recipeCombo", "hiddenLayersEdit", "activationCombo", "optimizerCombo",
             "learningRateSpin", "batchSizeSpin", "epochsSpin", "trainLimitSpin", "rotationSpin", "seedSpin"]  # fmt: skip
 DESIGN_PANELS = {"trainingPanel", "datasetPanel", "augmentationPanel", "backQueryPanel", "weightsPanel",
-                 "errorsPanel", "drawPanel"}  # fmt: skip
+                 "errorsPanel", "drawPanel", "dataMapPanel", "robustnessPanel"}  # fmt: skip
 MENU_ACTIONS = [
     "actionOpenDataset",
     "actionSaveModel",
