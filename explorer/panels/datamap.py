@@ -47,6 +47,7 @@ class DataMapPanel(QWidget):
         split.addWidget(build_gallery(self))
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([660, 330])  # three columns of suspects where the window has the room
         buttons = QHBoxLayout()
         for widget, basename, data_fn, text in ((self.plot, "datamap", self._map_data, "Export map"),
                                                 (self.gallery, "suspects", self._suspects_data, "Export suspects")):  # fmt: skip
@@ -156,10 +157,11 @@ class DataMapPanel(QWidget):
                         for g, s, score in zip(found.labels, found.suggested, found.scores, strict=True)]  # fmt: skip
             self.gallery.set_images(dataset.train_images[found.indices], captions)
             self.gallery.set_empty_message("No training image was seen in these epochs.")
-        self.gallery_title.setText(
-            f"The {len(found.indices)} likeliest mislabelled (given → suggested; score: the area under the "
-            "margin, below 0 when another label usually won). Click one to open it in the Dataset tab."
-        )
+        self.gallery_title.setText(f"The {len(found.indices)} likeliest mislabelled: given → suggested label, "
+                                   "and the score (below 0: another label usually won). Click one to open it.")  # fmt: skip
+        self.gallery_title.setToolTip("The score is the area under the margin (Pleiss et al. 2020): the mean over "
+                                      "the epochs of log p(given label) - log p(best other label). The suggested "
+                                      "label is the one that beat the given label in most epochs.")  # fmt: skip
 
     def _clear(self, text: str) -> None:
         self.result = None
