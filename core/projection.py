@@ -41,6 +41,9 @@ PCA_DIMS = 50  # t-SNE's neighbours are searched in the first 50 principal compo
 KNN_K = 10  # neighbours counted by knn_agreement
 MAX_MAPS = 120  # maps MapCache keeps (about 90 KB each for 10,000 images)
 EXAGGERATION = 12.0  # openTSNE's default early exaggeration
+# The FFT grid has a point every 1/INTS_IN_INTERVAL units of the map, and a map of 10,000 images spans 100-150:
+# 2 (openTSNE's default is 1) makes each iteration 2-3 times cheaper with the same neighbour agreement (0.933).
+INTS_IN_INTERVAL = 2
 CHUNK = 1000  # images per forward pass when collecting a layer's activations
 WIDE_LAYER = 4096  # a layer wider than this (a convolution's feature maps) is randomly projected ...
 RANDOM_DIMS = 512  # ... to this many dimensions before its principal components
@@ -73,6 +76,7 @@ class LayerMap:
     agreement: float  # knn_agreement of the map
     seconds: float = 0.0  # time taken to compute it
     started_from: int | None = None  # the epoch whose map it started from (None: a fresh map)
+    total: int = 0  # how many test images the map's images were drawn from (0: unknown)
 
     @property
     def nbytes(self) -> int:
@@ -199,7 +203,9 @@ def _tsne(reduced, previous, seed, n_jobs, schedule, report) -> np.ndarray:
                                             verbose=False)  # fmt: skip
     report(1, total)
     start = initialization.pca(reduced, random_state=seed) if fresh else np.array(previous, dtype=np.float64)
-    embedding = TSNEEmbedding(start, neighbours, n_jobs=n_jobs, random_state=seed, verbose=False)
+    embedding = TSNEEmbedding(
+        start, neighbours, n_jobs=n_jobs, random_state=seed, verbose=False, ints_in_interval=INTS_IN_INTERVAL
+    )
     done = 1
     for iterations, exaggeration, momentum in steps:
         if iterations <= 0:
@@ -265,7 +271,8 @@ def map_model(model, images, labels, layer: int = 0, method: str = "tsne", indic
                      progress)  # fmt: skip
     given = np.asarray(labels)[indices].astype(np.uint8)
     return LayerMap(coords=coords, indices=indices, labels=given, predicted=predicted, layer=name,
-                    method=method, agreement=knn_agreement(coords, given), seconds=time.perf_counter() - start)  # fmt: skip
+                    method=method, agreement=knn_agreement(coords, given), seconds=time.perf_counter() - start,
+                    total=len(images))  # fmt: skip
 
 
 # --- the cache --------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from core.readers import IMAGE_SHAPE
 from explorer.abstain_figures import compute_abstain, render_abstain_files
 from explorer.activation_figures import compute_units, render_unit_files
 from explorer.conv_figures import compute_conv, render_conv_files
+from explorer.projection_figure import compute_projection, render_projection_files
 from explorer.robustness_figures import compute_robustness, render_robustness_files
 
 OPTIMISED_STEPS = 200  # gradient steps of an optimised input: enough for a stable picture on MNIST networks
@@ -58,6 +59,7 @@ class FigureData:
     conv: object = None  # explorer.conv_figures.ConvFigures of a convolutional network (its filters and maps)
     robustness: dict | None = None  # perturbation -> core.robustness.Curve (explorer/robustness_figures.py)
     datamap: dict | None = None  # the run's data map and suspects (explorer/datamap_figures.py), set by the export
+    projection: object = None  # core.projection.LayerMap: the hidden-layer map (explorer/projection_figure.py)
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
@@ -118,6 +120,7 @@ def compute(model, dataset=None, progress=None) -> FigureData:
     data.robustness = compute_robustness(model, dataset, report)
     data.abstain = compute_abstain(probs, y_true, data.probabilities)
     data.units = compute_units(model, dataset, report)
+    data.projection = compute_projection(model, dataset, report)
     report(1.0, "Figures computed")
     return data
 
@@ -348,6 +351,7 @@ def render_files(data: FigureData) -> dict[str, bytes]:
     files.update(render_abstain_files(data.abstain))  # abstain.png and .csv
     files.update(render_unit_files(data.units))  # units.png and .csv
     files.update(render_robustness_files(data.robustness))  # robustness.png and .csv
+    files.update(render_projection_files(data.projection, names))  # projection.png and .csv
     for k, name in enumerate(names if data.templates is not None else []):
         limit = float(np.abs(data.templates[k]).max()) or 1.0
         tile = render_tile(

@@ -20,6 +20,7 @@ from explorer.abstain_figures import abstain_section
 from explorer.activation_figures import units_section
 from explorer.conv_figures import MLP_ONLY_NOTE, conv_layer_tokens, conv_section
 from explorer.datamap_figures import datamap_section
+from explorer.projection_figure import projection_section
 from explorer.robustness_figures import robustness_section
 
 STYLE = """
@@ -104,6 +105,7 @@ def build_report(
     parts.extend(abstain_section(getattr(data, "abstain", None), files, _img))
     parts.extend(units_section(getattr(data, "units", None), files, _img))
     parts.extend(datamap_section(getattr(data, "datamap", None), files, _img))
+    parts.extend(projection_section(getattr(data, "projection", None), files, _img))
     parts.extend(_pictures_section(data, files))
     parts.append("</div></body></html>\n")
     return "".join(parts)
