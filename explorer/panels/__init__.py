@@ -16,6 +16,7 @@ _PANEL_PATHS = (
     ("explorer.panels.backquery", "BackQueryPanel"),
     ("explorer.panels.weights", "WeightsPanel"),
     ("explorer.panels.errors", "ErrorsPanel"),
+    ("explorer.panels.projection", "ProjectionPanel"),
     ("explorer.panels.datamap", "DataMapPanel"),
     ("explorer.panels.robustness", "RobustnessPanel"),
     ("explorer.panels.draw", "DrawPanel"),
