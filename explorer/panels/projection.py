@@ -69,6 +69,7 @@ class ProjectionPanel(QWidget):
         splitter.addWidget(build_side(self))
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([700, 320])  # the map gets most of the width
         export_button = attach_export(self.map_view, "projection", self._export_data)
         export_button.setText("Export map")
         controls.addWidget(export_button)
@@ -156,11 +157,13 @@ class ProjectionPanel(QWidget):
         if layer_map is None:
             return
         positions = np.asarray(positions, dtype=np.int64)
+        positions = positions[np.argsort(~layer_map.wrong[positions], kind="stable")]  # the wrong ones first
         self.selected = layer_map.indices[positions].astype(np.int64)
         self.selection_grid.set_indices(positions)
         wrong = int(layer_map.wrong[positions].sum())
         self.selection_label.setText(
-            f"{len(positions):,} images in the loop, {wrong:,} of them wrong (red corner); click one to pick it."
+            f"{len(positions):,} images in the loop, {wrong:,} of them wrong (red corner, listed first); click one "
+            "to pick it."
         )
 
     # --- internals -----------------------------------------------------------------------------------------
@@ -201,7 +204,10 @@ class ProjectionPanel(QWidget):
         self.selection_grid.set_indices([])
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        if total and self.key is not None:
+        # only the map waited for: a job still finishing an older epoch of the chain must not overwrite the
+        # line of a map already shown
+        waiting = self.key is not None and (self.layer_map is None or self.cache.get(self.key) is None)
+        if total and waiting and what == f"epoch {self.key[-1]}":
             self.status_label.setText(f"Computing the map of {what}… {100 * done // total}%")
 
     def _on_map(self, result) -> None:

@@ -99,9 +99,9 @@ def status_text(layer_map, epoch: int) -> str:
     """The line under the controls: the epoch, how the map was made and how well the digits keep apart."""
     from explorer.projection_figure import describe_map
 
-    start = (
-        f"started from epoch {layer_map.started_from}'s map"
-        if layer_map.started_from is not None
-        else "a fresh map (PCA start)"
-    )
+    if layer_map.started_from is None:
+        start = "a fresh map" + (" (started from the PCA)" if layer_map.method == "tsne" else "")
+    else:
+        verb = "started from" if layer_map.method == "tsne" else "turned to match"
+        start = f"{verb} epoch {layer_map.started_from}'s map"
     return f"Epoch {epoch}: {describe_map(layer_map)} Computed in {layer_map.seconds:.1f} s, {start}."

@@ -120,6 +120,6 @@ def build_side(panel) -> QSplitter:
     side = QSplitter(Qt.Orientation.Vertical, panel)
     side.addWidget(detail)
     side.addWidget(selection)
-    side.setStretchFactor(0, 3)
-    side.setStretchFactor(1, 2)
+    side.setStretchFactor(0, 1)
+    side.setStretchFactor(1, 1)
     return side

@@ -8,11 +8,13 @@ positions 0..n-1 of the points it was given; whoever fills it maps them to image
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.projection_figure import PALETTE, RING
 
@@ -49,10 +51,8 @@ class _LassoViewBox(pg.ViewBox):
             path.lineTo(point)
         path.closeSubpath()
         self.lasso_item.setPath(path)
-        if ev.isFinish():
-            polygon = np.array([[p.x(), p.y()] for p in self._points])
-            self.lasso_item.setPath(QPainterPath())
-            self._on_lasso(polygon)
+        if ev.isFinish():  # the loop stays drawn, to show what was chosen, until the next one or a new map
+            self._on_lasso(np.array([[p.x(), p.y()] for p in self._points]))
 
 
 def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
@@ -81,16 +81,20 @@ class MapView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view_box = _LassoViewBox(self._finish_lasso)
-        self.plot = pg.PlotWidget(self, viewBox=self.view_box)
+        self.plot = pg.GraphicsLayoutWidget(self)
         self.plot.setObjectName("projectionPlot")
         self.plot.setBackground("w")
+        self.plot_item = self.plot.addPlot(row=0, col=0, viewBox=self.view_box)
         for axis in ("left", "bottom"):
-            self.plot.hideAxis(axis)  # a t-SNE map's axes have no units worth reading
+            self.plot_item.hideAxis(axis)  # a t-SNE map's axes have no units worth reading
         self.view_box.setAspectLocked(True)
         self.view_box.setMenuEnabled(False)
-        self.legend = self.plot.addLegend(
-            offset=(-8, 8), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220)
-        )
+        # The legend: a plain label in its own column beside the plot, never over the dots.
+        self.legend = QLabel(self)
+        self.legend.setObjectName("projectionLegend")
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.legend.setStyleSheet("background: white; color: #222; padding: 8px 10px 8px 4px;")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.coords = np.zeros((0, 2), np.float32)
         self.labels = np.zeros(0, np.uint8)
         self.wrong = np.zeros(0, bool)
@@ -107,9 +111,11 @@ class MapView(QWidget):
         self.view_box.addItem(self.picked_item)
         self.hover_label = _HoverCard(self.plot)
         self.hovered_position = -1
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
         self.plot.scene().sigMouseMoved.connect(self._on_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_clicked)
 
@@ -128,6 +134,7 @@ class MapView(QWidget):
         self.picked_item.setData(pos=np.zeros((0, 2)))
         self._hide_hover()
         if fit:
+            self.view_box.lasso_item.setPath(QPainterPath())  # a new frame: the old loop means nothing in it
             self.view_box.enableAutoRange()
             self.view_box.autoRange(padding=0.04)
 
@@ -197,16 +204,21 @@ class MapView(QWidget):
     def _make_label_items(self, names: list[str]) -> None:
         for item in self._label_items:
             self.view_box.removeItem(item)
-        self.legend.clear()
         self._names = list(names)
         self._label_items = []
+        lines = []
         for k, name in enumerate(names):
             colour = PALETTE[k % len(PALETTE)]
             item = pg.ScatterPlotItem(size=DOT_SIZE, pen=None, brush=pg.mkBrush(colour), name=name)
             self.view_box.addItem(item)
-            self.legend.addItem(item, name)
             self._label_items.append(item)
-        self.legend.addItem(self.ring_item, "wrong")
+            lines.append(f"<span style='color:{colour}; font-size:16px'>●</span>&nbsp;{html.escape(name)}")
+        lines.append(f"<span style='color:{RING}; font-size:16px'>○</span>&nbsp;wrong")
+        self.legend.setText("<br>".join(lines))
+
+    def legend_names(self) -> list[str]:
+        """The legend's entries, in order (the class names, then "wrong")."""
+        return [*self._names, "wrong"] if self._names else []
 
     def _finish_lasso(self, polygon: np.ndarray) -> None:
         self.select_polygon(polygon)

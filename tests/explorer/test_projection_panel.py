@@ -92,8 +92,8 @@ def test_the_panel_draws_a_dot_per_image_coloured_by_label_and_rings_the_wrong(p
         "hidden 1 (32)",
         "output (10 classes)",
     ]
-    legend = [label.text for _, label in view.legend.items]
-    assert legend == [str(k) for k in range(10)] + ["wrong"]
+    assert view.legend_names() == [str(k) for k in range(10)] + ["wrong"]
+    assert "●</span>&nbsp;9" in view.legend.text()
     assert "Epoch 3" in panel.status_label.text() and "nearest neighbours" in panel.status_label.text()
     assert layer_map.agreement > 0.6  # the digits keep apart even after three short epochs
 
@@ -155,9 +155,10 @@ def test_a_drawn_loop_lists_its_images(qtbot, panel, mnist):
     expected = np.flatnonzero(np.hypot(*(coords - centre).T) < radius * 0.99)  # well inside the 24-gon
     assert set(expected.tolist()) <= set(chosen.tolist())
     assert chosen.size > 10
-    np.testing.assert_array_equal(panel.selected, layer_map.indices[chosen])
+    order = chosen[np.argsort(~layer_map.wrong[chosen], kind="stable")]  # the wrong ones listed first
+    np.testing.assert_array_equal(panel.selected, layer_map.indices[order])
     grid = panel.selection_grid
-    assert grid.count() == chosen.size
+    np.testing.assert_array_equal(grid.shown_indices(), order)
     assert f"{chosen.size:,} images in the loop" in panel.selection_label.text()
     first = int(grid.shown_indices()[0])
     rect = grid.visual_rect(grid.row_of(first))
