@@ -45,7 +45,8 @@ class ProjectionPanel(QWidget):
         self.setObjectName("projectionPanel")
         self.state = state
         self.model = self.dataset = self.run = None
-        self.epoch = 0
+        self.epoch = 0  # the selected epoch
+        self.shown_epoch = 0  # the epoch of the map shown (a neighbour's while the selected one computes)
         self.key: tuple | None = None  # (run id, layer, method, sample, epoch) of the map wanted now
         self.layer_map: projection.LayerMap | None = None  # the map shown
         self.picked: int | None = None  # the test image picked (an index into the test split)
@@ -110,13 +111,18 @@ class ProjectionPanel(QWidget):
         self.notice.setText(describe(self.model, self.layer_combo.currentText()))
         found = self.cache.get(self.key)
         if found is not None:
-            self._show(found)
+            self._show(found, self.epoch)
             return
+        near = self.cache.nearest(self.key)
+        if near is not None and self._shown_chain != self.key[:-1]:
+            self._show(
+                near[1], near[0]
+            )  # something to look at (this run's nearest epoch) while this one computes
         if not self.isVisible():
             self._deferred = True  # a hidden tab need not run t-SNE after every epoch; showEvent catches up
             return
         self._deferred = False
-        self.status_label.setText(f"Computing the map of epoch {self.epoch}…")
+        self.status_label.setText(self._computing_text())
         indices = projection.sample_indices(len(self.dataset.test_labels), sample, seed=0)
         self.job.submit_with_progress(compute_map, self.cache, self.key, self.model, self.dataset.test_images,
                                       self.dataset.test_labels, indices, self.wanted)  # fmt: skip
@@ -144,7 +150,9 @@ class ProjectionPanel(QWidget):
         self.image_view.set_image(self.dataset.test_images[self.picked])
         self.image_view.set_title(f"Test image {self.picked:,}: {names[label]}")
         verdict = "right" if answer == label else "wrong"
-        self.detail_label.setText(f"Epoch {self.epoch}: the network answers {names[answer]} ({verdict}).")
+        self.detail_label.setText(
+            f"Epoch {self.shown_epoch}: the network answers {names[answer]} ({verdict})."
+        )
         self.epochs_table.setColumnCount(0)
         count = len(self.run.snapshots)
         self.history_job.submit(
@@ -208,22 +216,31 @@ class ProjectionPanel(QWidget):
         # line of a map already shown
         waiting = self.key is not None and (self.layer_map is None or self.cache.get(self.key) is None)
         if total and waiting and what == f"epoch {self.key[-1]}":
-            self.status_label.setText(f"Computing the map of {what}… {100 * done // total}%")
+            self.status_label.setText(self._computing_text(100 * done // total))
+
+    def _computing_text(self, percent: int | None = None) -> str:
+        text = f"Computing the map of epoch {self.epoch}…" + ("" if percent is None else f" {percent}%")
+        if self.layer_map is not None and self.shown_epoch != self.epoch:
+            text += f" Showing epoch {self.shown_epoch}'s map meanwhile."
+        return text
 
     def _on_map(self, result) -> None:
         key, layer_map = result
         if key == self.key:
-            self._show(layer_map)
+            self._show(layer_map, key[-1])
 
-    def _show(self, layer_map: projection.LayerMap) -> None:
+    def _show(self, layer_map: projection.LayerMap, epoch: int) -> None:
+        """Show `epoch`'s map (the selected epoch's, or a neighbour's while the selected one computes)."""
         chain = self.key[:-1]
         new_chain = chain != self._shown_chain
         self._shown_chain = chain
-        self.layer_map = layer_map
+        self.layer_map, self.shown_epoch = layer_map, epoch
         self.map_view.set_points(
             layer_map.coords, layer_map.labels, layer_map.wrong, self._names(), fit=new_chain
         )
-        self.status_label.setText(status_text(layer_map, self.epoch))
+        self.status_label.setText(
+            status_text(layer_map, epoch) if epoch == self.epoch else self._computing_text()
+        )
         self._fill_grid(layer_map)
         if self.picked is not None:
             at = np.flatnonzero(layer_map.indices == self.picked)
@@ -275,14 +292,14 @@ class ProjectionPanel(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if answer is not None and answer != label:
                     item.setForeground(WRONG)
-                if epoch == self.epoch:
+                if epoch == self.shown_epoch:
                     font = QFont(item.font())
                     font.setBold(True)
                     item.setFont(font)
                 table.setItem(row, column, item)
         table.resizeColumnsToContents()
-        if self.epoch:
-            table.scrollToItem(table.item(0, min(self.epoch, len(rows)) - 1))
+        if self.shown_epoch:
+            table.scrollToItem(table.item(0, min(self.shown_epoch, len(rows)) - 1))
 
     def _export_data(self):
         if self.layer_map is None:

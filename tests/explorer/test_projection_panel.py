@@ -101,7 +101,12 @@ def test_the_panel_draws_a_dot_per_image_coloured_by_label_and_rings_the_wrong(p
 def test_the_epoch_slider_changes_the_map_and_each_epoch_is_computed_once(qtbot, panel):
     third = panel.layer_map
     panel.state.select_epoch(1)
+    # while epoch 1's map is computed, epoch 3's stays on screen and the line says so
+    assert panel.layer_map is third and panel.shown_epoch == 3
+    assert "Computing the map of epoch 1" in panel.status_label.text()
+    assert "Showing epoch 3's map meanwhile" in panel.status_label.text()
     _wait_map(qtbot, panel, 1)
+    assert panel.shown_epoch == 1
     first = panel.layer_map
     assert first is not third and first.started_from == 3  # started from the map already there
     assert not np.array_equal(first.predicted, third.predicted)
