@@ -34,6 +34,7 @@ NAMED = (
     + ["curves.png", "curves.svg", "curves.csv", "report.html"]
     + ["abstain.png", "abstain.csv", "units.png", "units.csv"]
     + ["robustness.png", "robustness.csv"]
+    + ["projection.png", "projection.csv"]
 )
 
 
