@@ -15,7 +15,7 @@ from explorer.jobs import Cancelled
 from explorer.widgets.image_grid import to_qimage
 
 EMPTY_TEXT = "Train a model to see how its hidden layer arranges the test images."
-CAPTION = "Hidden-layer map: each dot is a test image, placed by how the network's layer represents it"
+CAPTION = "Map of the hidden layer: each dot is a test image, placed by how the network's layer represents it"
 SAMPLES = ((0, "All 10,000"), (5000, "5,000"), (2000, "2,000"))  # (images, the combo's text); 0 = all
 N_JOBS = 1  # t-SNE's threads: one, so a run training beside it keeps the other core
 SCHEDULE = projection.SCHEDULE  # t-SNE's iterations (tests map with a shorter one)

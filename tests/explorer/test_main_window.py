@@ -25,7 +25,7 @@ def window(qtbot):
 CONTROLS = ["datasetCombo", "recipeCombo", "hiddenLayersEdit", "activationCombo", "optimizerCombo",
             "learningRateSpin", "batchSizeSpin", "epochsSpin", "trainLimitSpin", "rotationSpin", "seedSpin"]  # fmt: skip
 DESIGN_PANELS = {"trainingPanel", "datasetPanel", "augmentationPanel", "backQueryPanel", "weightsPanel",
-                 "errorsPanel", "drawPanel", "dataMapPanel", "robustnessPanel"}  # fmt: skip
+                 "errorsPanel", "drawPanel", "dataMapPanel", "robustnessPanel", "projectionPanel"}  # fmt: skip
 MENU_ACTIONS = [
     "actionOpenDataset",
     "actionSaveModel",
@@ -65,6 +65,7 @@ def test_every_designed_object_name_exists(window):
         "BackQueryPanel",
         "WeightsPanel",
         "ErrorsPanel",
+        "ProjectionPanel",
         "DataMapPanel",
         "RobustnessPanel",
         "DrawPanel",
@@ -271,7 +272,7 @@ def test_importing_the_panels_package_imports_no_panel():
         [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "9"
+    assert result.stdout.strip() == "10"
 
 
 def test_quitting_while_panels_compute_prints_nothing(tmp_path):
