@@ -29,12 +29,13 @@ def label_colour(label: int) -> QColor:
 
 
 def compute_export_map(model, dataset, progress=None) -> projection.LayerMap | None:
-    """The map of the model's first hidden layer (the output layer for a network without one) for
-    EXPORT_SAMPLE test images, or None without test images."""
+    """The map of the model's last hidden layer (the one the output reads; the output layer for a network without
+    one) for EXPORT_SAMPLE test images, or None without test images."""
     if dataset is None or len(getattr(dataset, "test_labels", ())) < 2:
         return None
     indices = projection.sample_indices(len(dataset.test_labels), EXPORT_SAMPLE, seed=0)
-    return projection.map_model(model, dataset.test_images, dataset.test_labels, 0, "tsne", indices,
+    layer = max(len(projection.layer_names(model, dataset.test_images)) - 2, 0)  # the last hidden layer
+    return projection.map_model(model, dataset.test_images, dataset.test_labels, layer, "tsne", indices,
                                 progress=progress)  # fmt: skip
 
 

@@ -192,11 +192,13 @@ class ProjectionPanel(QWidget):
         names = projection.layer_names(self.model, self.dataset.test_images)
         current = [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]
         if names != current:
-            keep = self.layer_combo.currentIndex()
+            keep = self.layer_combo.currentIndex() if len(names) == len(current) else -1
             self.layer_combo.blockSignals(True)
             self.layer_combo.clear()
             self.layer_combo.addItems(names)
-            self.layer_combo.setCurrentIndex(keep if 0 <= keep < len(names) else 0)
+            # a new network starts on its last hidden layer: the one the output reads, where the digits are
+            # furthest apart (and, in a CNN, far smaller than the first convolution's maps)
+            self.layer_combo.setCurrentIndex(keep if keep >= 0 else max(len(names) - 2, 0))
             self.layer_combo.blockSignals(False)
 
     def _clear(self, text: str) -> None:
