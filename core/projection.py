@@ -314,6 +314,10 @@ class MapCache:
             best = min(epochs, key=lambda e: (abs(e - epoch), e > epoch))
             return best, self._maps[(*chain, best)]
 
+    def stored_keys(self) -> list[tuple]:
+        with self._lock:
+            return list(self._maps)
+
     def drop_run(self, run_key) -> None:
         with self._lock:
             for key in [k for k in self._maps if k[0] == run_key]:

@@ -87,6 +87,7 @@ class ProjectionPanel(QWidget):
         self.selection_grid.imageClicked.connect(self.pick_position)
         state.modelChanged.connect(lambda _model: self.refresh())
         state.datasetChanged.connect(lambda _dataset: self.refresh())
+        state.runsChanged.connect(self._forget_removed_runs)
         self.refresh()
 
     # --- the interface -------------------------------------------------------------------------------------
@@ -212,6 +213,12 @@ class ProjectionPanel(QWidget):
         self.detail_label.setText("")
         self.epochs_table.setColumnCount(0)
         self.selection_grid.set_indices([])
+
+    def _forget_removed_runs(self) -> None:
+        """A removed run's maps leave the cache with it."""
+        kept = {run.run_id for run in self.state.runs}
+        for run_id in {key[0] for key in self.cache.stored_keys()} - kept:
+            self.cache.drop_run(run_id)
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
         # only the map waited for: a job still finishing an older epoch of the chain must not overwrite the

@@ -52,6 +52,7 @@ def panel(qtbot, mnist, epochs, monkeypatch):
     run = state.new_run(epochs[0][1].config)
     for event, model in epochs:
         state.add_epoch(run, event, model)
+    state.end_run(run, "completed")
     widget = ProjectionPanel(state)
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
@@ -195,6 +196,14 @@ def test_the_command_line_export_writes_the_map(mnist, epochs, tmp_path):
     assert len(rows) == 2000 + 1
     assert (tmp_path / "projection.png").stat().st_size > 10_000
     assert "Hidden-layer map" in (tmp_path / "report.html").read_text()
+
+
+def test_a_removed_run_takes_its_maps_with_it(panel):
+    run = panel.state.selected_run
+    assert any(key[0] == run.run_id for key in panel.cache.stored_keys())
+    panel.state.remove_run(run)
+    assert not any(key[0] == run.run_id for key in panel.cache.stored_keys())
+    assert panel.map_view.point_count() == 0 and "Train a model" in panel.status_label.text()
 
 
 def test_the_panel_says_what_to_do_without_a_model(qtbot):
