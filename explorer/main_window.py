@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer import actions, sweep_actions, version
+from explorer import actions, lesson, sweep_actions, version
 from explorer import settings as app_settings
 from explorer.dataset_actions import DatasetActions
 from explorer.jobs import shutdown_all
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self.sweeps = sweep_actions.install(self)  # Train › Sweep…, File › Open sweep…, the sweep status line
+        self.lesson = lesson.install(self)  # Train › Lesson: an MLP and a CNN on moved digits
         self.toolbar = QToolBar("Main", objectName="mainToolBar", movable=False)
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.action_train, self.action_pause, self.action_stop):

@@ -71,7 +71,7 @@ class RobustnessPanel(QWidget):
         self.epoch_timer.timeout.connect(self.refresh)
 
         self.notice = TabCaption(self, "robustnessCaption", EMPTY_TEXT)
-        controls = build_controls(self)
+        self.controls = controls = build_controls(self)  # the lesson's button joins this row (explorer/lesson.py)
         plot = build_plot(self)
         flips = build_flips(self)
         self.export_button = attach_export(self.plot, "robustness", self._plot_data)
