@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for index in range(self.tabs.count()):
             text = self.tabs.tabText(index)
-            shortcut = f"Ctrl+{index + 1}" if index < 9 else None
+            shortcut = f"Ctrl+{(index + 1) % 10}" if index < 10 else None  # Ctrl+1 … Ctrl+9, then Ctrl+0
             action = self._action(text, f"actionView{text.replace(' ', '')}", shortcut,
                                   lambda _c=False, i=index: self.tabs.setCurrentIndex(i), f"Show the {text} tab")  # fmt: skip
             view_menu.addAction(action)

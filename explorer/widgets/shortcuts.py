@@ -15,7 +15,7 @@ SHORTCUTS = [
     ("Ctrl+S", "Save the selected run's model"),
     ("Ctrl+E", "Export figures"),
     ("Ctrl+Shift+E", "Export a report"),
-    ("Ctrl+1 … Ctrl+7", "Show the Training … Draw tab"),
+    ("Ctrl+1 … Ctrl+9, Ctrl+0", "Show the first … tenth tab (Training … Draw)"),
     ("Ctrl+[ / Ctrl+]", "The previous / next epoch of the selected run (the epoch slider)"),
     ("0 … 9", "Back query: enlarge that label's picture; Weights: show that label's template"),
     ("Ctrl+Shift+N", "Errors: switch the confusion matrix between counts and row percentages"),
@@ -29,7 +29,7 @@ SHORTCUTS = [
 
 # The key sequences each row stands for, for the test that checks the list against the code.
 KEY_SEQUENCES = {
-    "Ctrl+1 … Ctrl+7": [f"Ctrl+{k}" for k in range(1, 8)],
+    "Ctrl+1 … Ctrl+9, Ctrl+0": [f"Ctrl+{k}" for k in (*range(1, 10), 0)],
     "Ctrl+[ / Ctrl+]": ["Ctrl+[", "Ctrl+]"],
     "0 … 9": [str(k) for k in range(10)],
     "Delete / Backspace": ["Del", "Backspace"],
