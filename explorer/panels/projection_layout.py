@@ -59,7 +59,7 @@ def build_controls(panel) -> QHBoxLayout:
     panel.status_label.setWordWrap(True)
     panel.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     # room for three lines from the start, so the map below does not jump when the line grows
-    panel.status_label.setMinimumHeight(3 * panel.status_label.fontMetrics().lineSpacing() + 2)
+    panel.status_label.setMinimumHeight(3 * panel.status_label.fontMetrics().lineSpacing() + 8)
     row = QHBoxLayout()
     for text, combo in (
         ("Layer", panel.layer_combo),
