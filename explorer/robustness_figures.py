@@ -144,6 +144,11 @@ def _plot(painter: QPainter, rect: QRectF, name: str, curve) -> None:
     )
     order = sorted(range(len(curve.amounts)), key=lambda i: float(curve.amounts[i]))
     points = [at(float(curve.amounts[i]), 100 * float(curve.accuracy[i])) for i in order]
+    _draw_curve(painter, plot, points, [float(curve.accuracy[i]) for i in order])
+
+
+def _draw_curve(painter: QPainter, plot: QRectF, points: list, accuracies: list) -> None:
+    """The line through the measured points, a dot on each and its value in percent above it."""
     path = QPainterPath(points[0])
     for p in points[1:]:
         path.lineTo(p)
@@ -156,12 +161,12 @@ def _plot(painter: QPainter, rect: QRectF, name: str, curve) -> None:
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(TEXT)
     painter.setFont(_font(10))
-    for i, p in zip(order, points, strict=True):  # each value above its dot (below when near the top)
+    for accuracy, p in zip(accuracies, points, strict=True):  # each value above its dot (below when near the top)
         dy = -18 if p.y() - plot.top() > 22 else 6
         painter.drawText(
             QRectF(p.x() - 22, p.y() + dy, 44, 14),
             Qt.AlignmentFlag.AlignCenter,
-            f"{100 * curve.accuracy[i]:.1f}",
+            f"{100 * accuracy:.1f}",
         )
 
 

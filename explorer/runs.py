@@ -290,3 +290,15 @@ def restored_run(stored: run_files.StoredRun) -> Run:
     for column, name in enumerate(CURVE_COLUMNS):
         getattr(run, f"batch_{name}").extend(stored.curves[:, column])
     return run
+
+
+def numbered_folders(root) -> list:
+    """The run folders (named by number) under the runs folder `root`."""
+    return [p for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
+
+
+def event_numbers(event) -> dict:
+    """The JSON-able numbers of an EpochEvent (everything but the weights)."""
+    numbers = event.as_dict() if hasattr(event, "as_dict") else vars(event)  # a partial epoch adds x, partial
+    skip = {"network", "model"}
+    return {k: v for k, v in numbers.items() if k not in skip and isinstance(v, (int, float, str))}

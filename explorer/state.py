@@ -31,7 +31,9 @@ from explorer.runs import (
     Run,
     RunStatus,
     TrainRequest,
+    event_numbers,
     new_curve_points,
+    numbered_folders,
     restored_run,
     run_colour,
     run_record,
@@ -263,7 +265,7 @@ class AppState(QObject):
         stored, problems = run_files.load_runs(store.root)
         restored = [restored_run(s) for s in stored]
         self.runs = restored + [r for r in self.runs if r.run_id not in {s.run_id for s in restored}]
-        ids = [r.run_id for r in self.runs] + [int(p.name) for p in _numbered_folders(store.root)]
+        ids = [r.run_id for r in self.runs] + [int(p.name) for p in numbered_folders(store.root)]
         self._next_run_id = max([store.next_run_id, self._next_run_id, *(i + 1 for i in ids)])
         self._next_number = max([store.next_number, self._next_number, *(r.number + 1 for r in self.runs)])
         self.run_store = store
@@ -335,7 +337,7 @@ class AppState(QObject):
         if seconds is not None:  # the run's training time so far
             run.seconds = seconds
         run.snapshots.append(model)
-        run.history.append(_event_numbers(event))
+        run.history.append(event_numbers(event))
         run.dynamics = getattr(event, "dynamics", None) or run.dynamics  # the per-image record so far
         if not run.classes and model is not None:
             run.classes = [str(c) for c in model.classes]
@@ -389,13 +391,3 @@ class AppState(QObject):
         self.selected_image = (split, int(index))
         self.imageSelected.emit(split, int(index))
 
-
-def _numbered_folders(root):
-    return [p for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
-
-
-def _event_numbers(event) -> dict:
-    """The JSON-able numbers of an EpochEvent (everything but the weights)."""
-    numbers = event.as_dict() if hasattr(event, "as_dict") else vars(event)  # a partial epoch adds x, partial
-    skip = {"network", "model"}
-    return {k: v for k, v in numbers.items() if k not in skip and isinstance(v, (int, float, str))}

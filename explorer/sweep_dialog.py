@@ -90,23 +90,7 @@ class SweepDialog(QDialog):
         intro = QLabel("Train every combination of these settings' values, starting from the current settings, "
                        "in parallel on Dask. Separate values with commas; a value's layers with / (512/256).")  # fmt: skip
         intro.setWordWrap(True)
-        grid_box = QGroupBox("Grid")
-        grid = QGridLayout(grid_box)
-        self.key_boxes, self.value_edits = [], []
-        defaults = default_values(self.config)
-        for i in range(ROWS):
-            box = QComboBox(objectName=f"sweepKey{i}")
-            box.addItems([NONE, *key_names()])
-            edit = QLineEdit(objectName=f"sweepValues{i}", placeholderText="V1,V2,...")
-            if i < len(defaults):
-                key = list(defaults)[i]
-                box.setCurrentText(key)
-                edit.setText(defaults[key])
-            grid.addWidget(box, i, 0)
-            grid.addWidget(edit, i, 1)
-            self.key_boxes.append(box)
-            self.value_edits.append(edit)
-        grid.setColumnStretch(1, 1)
+        grid_box = self._build_grid(key_names())
         form = QFormLayout()
         self.epochs_spin = QSpinBox(objectName="sweepEpochsSpin", minimum=1, maximum=1000, value=self.config.epochs)
         self.limit_spin = QSpinBox(objectName="sweepLimitSpin", minimum=0, maximum=10_000_000, singleStep=1000,
@@ -142,6 +126,27 @@ class SweepDialog(QDialog):
         self.scheduler_edit.textChanged.connect(self.update_plan)
         self.resize(560, self.sizeHint().height())
         self.update_plan()
+
+    def _build_grid(self, keys) -> QGroupBox:
+        """The grid's rows: a setting and its values each, the first rows filled from the current settings."""
+        grid_box = QGroupBox("Grid")
+        grid = QGridLayout(grid_box)
+        self.key_boxes, self.value_edits = [], []
+        defaults = default_values(self.config)
+        for i in range(ROWS):
+            box = QComboBox(objectName=f"sweepKey{i}")
+            box.addItems([NONE, *keys])
+            edit = QLineEdit(objectName=f"sweepValues{i}", placeholderText="V1,V2,...")
+            if i < len(defaults):
+                key = list(defaults)[i]
+                box.setCurrentText(key)
+                edit.setText(defaults[key])
+            grid.addWidget(box, i, 0)
+            grid.addWidget(edit, i, 1)
+            self.key_boxes.append(box)
+            self.value_edits.append(edit)
+        grid.setColumnStretch(1, 1)
+        return grid_box
 
     # --- the grid ----------------------------------------------------------------------------------------------
     def set_row(self, row: int, key: str, values: str) -> None:
