@@ -36,6 +36,10 @@ README_SHOTS = {  # walkthrough step -> the README's screenshot
     "weights-relu": "weightsPanel",
     "errors-relu": "errorsPanel",
     "draw": "drawPanel",
+    "map-relu": "projectionPanel",
+    "datamap-relu": "dataMapPanel",
+    "lesson": "robustnessPanel",
+    "weights-cnn": "weightsPanelCnn",
 }
 
 

@@ -146,7 +146,7 @@ class Driver:
 
 
 def journey(d: Driver, images: int) -> None:
-    state, window = d.window.state, d.window
+    state = d.window.state
     d.shot("launch")
 
     # Train a ReLU run: watch it, pause, resume, stop it mid-epoch.
@@ -177,21 +177,8 @@ def journey(d: Driver, images: int) -> None:
     d.hover(d.find("accuracyPlot"), 0.6, 0.4)
     d.shot("hover-accuracy")
 
-    # Every insight tab on the sigmoid run and on the ReLU run.
-    for run, kind in ((sigmoid, "sigmoid"), (relu, "relu")):
-        d.tab("trainingPanel")
-        d.select_run(run)
-        for name, step in (("backQueryPanel", "backquery"), ("weightsPanel", "weights"),
-                           ("errorsPanel", "errors"), ("datasetPanel", "dataset")):  # fmt: skip
-            d.tab(name)
-            d.shot(f"{step}-{kind}")
-
-    # The epoch slider: the ReLU run after its first epoch.
-    d.tab("weightsPanel")
-    d.find("epochSlider").setValue(1)
-    d.settle()
-    d.shot("epoch-slider")
-    d.find("epochSlider").setValue(d.find("epochSlider").maximum())
+    insight_tabs(d, sigmoid, relu)
+    deeper_views(d, relu, images)
 
     # The rotation experiment.
     panel = d.tab("augmentationPanel")
@@ -218,7 +205,53 @@ def journey(d: Driver, images: int) -> None:
     d.shot("exported")
     print(f"exported {len(list(folder.iterdir()))} files", flush=True)
 
-    # Quit while a run trains: the question, then "Stop and quit".
+    quit_while_training(d, images)
+
+
+def insight_tabs(d: Driver, sigmoid, relu) -> None:
+    """Every insight tab on the sigmoid run and on the ReLU run, then the epoch slider."""
+    for run, kind in ((sigmoid, "sigmoid"), (relu, "relu")):
+        d.tab("trainingPanel")
+        d.select_run(run)
+        for name, step in (("backQueryPanel", "backquery"), ("weightsPanel", "weights"),
+                           ("errorsPanel", "errors"), ("datasetPanel", "dataset")):  # fmt: skip
+            d.tab(name)
+            d.shot(f"{step}-{kind}")
+
+    # The epoch slider: the ReLU run after its first epoch.
+    d.tab("weightsPanel")
+    d.find("epochSlider").setValue(1)
+    d.settle()
+    d.shot("epoch-slider")
+    d.find("epochSlider").setValue(d.find("epochSlider").maximum())
+
+
+
+def deeper_views(d: Driver, relu, images: int) -> None:
+    """The hidden-layer map, the data map and the robustness curves of the ReLU run; then the MLP-vs-CNN lesson
+    (one click) and the CNN's filters and feature maps."""
+    state = d.window.state
+    d.tab("trainingPanel")
+    d.select_run(relu)
+    for name, step in (("projectionPanel", "map"), ("dataMapPanel", "datamap"), ("robustnessPanel", "robustness")):
+        d.tab(name)
+        d.settle(2.0)
+        d.shot(f"{step}-relu")
+    d.settings("keras-dense512", images, 1)  # the lesson keeps the dataset, seed and training-set size
+    d.tab("robustnessPanel")
+    d.click("lessonButton")
+    d.wait(lambda: len(d.window.lesson.runs) == 2 and not d.window.lesson.running and not state.training,
+           900, "the MLP-vs-CNN lesson")  # fmt: skip
+    d.settle(2.0)
+    d.shot("lesson")
+    d.tab("weightsPanel")
+    d.settle()
+    d.shot("weights-cnn")
+
+
+def quit_while_training(d: Driver, images: int) -> None:
+    """Quit while a run trains: the question, then "Stop and quit"."""
+    state, window = d.window.state, d.window
     d.tab("trainingPanel")
     d.settings("keras-dense512", images * 10, 5)
     d.click("trainButton")

@@ -50,6 +50,9 @@ def build_controls(panel) -> QHBoxLayout:
     )
     panel.status_label = QLabel(panel)
     panel.status_label.setObjectName("backQueryStatus")
+    # Wraps rather than widens: the progress text ("… 4 of 10 labels done") once pushed the window off a 1280 screen
+    panel.status_label.setWordWrap(True)
+    panel.status_label.setMinimumWidth(140)
     controls = QHBoxLayout()
     controls.addWidget(QLabel("Method", panel))
     controls.addWidget(panel.method_combo)

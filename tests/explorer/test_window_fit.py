@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRect, QSize
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QWidget
 
 from explorer.main_window import FRAME_ALLOWANCE, PREFERRED_SIZE, initial_geometry
-from tests.explorer.gui_helpers import find, open_window
+from tests.explorer.gui_helpers import find, open_window, quick_settings, wait_finished
 
 SMALL = QSize(1280, 720)  # a 1920x1080 laptop at 150% scaling, as Qt sees it
 
@@ -160,3 +160,23 @@ def test_the_experiment_table_hint_and_status_fit_at_1280x720(qtbot):
     label = experiment.status_label
     assert label.heightForWidth(label.width()) <= label.height()
     assert label.geometry().bottom() < experiment.plot.geometry().top()
+
+
+def test_no_tab_widens_the_window_while_it_computes_for_a_trained_run(qtbot):
+    """Every tab's jobs (back queries, maps, curves) report progress in text; none may push the window wider than
+    a 1280x720 screen while they run (the back query's progress line once did, and every tab after it was cut)."""
+    window = open_window(qtbot)
+    target = SMALL - FRAME_ALLOWANCE
+    window.resize(target)
+    quick_settings(window, train_limit=1000, epochs=2)
+    qtbot.mouseClick(find(window, "trainButton"), Qt.MouseButton.LeftButton)
+    wait_finished(qtbot, window)
+    widest = {}
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        panel = window.tabs.widget(index)
+        for _ in range(30):  # three seconds of the tab computing, as a person watches it
+            qtbot.wait(100)
+            widest[window.tabs.tabText(index)] = max(widest.get(window.tabs.tabText(index), 0), window.width())
+    assert set(widest.values()) == {target.width()}, widest
+    assert panel.isVisible()
