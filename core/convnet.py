@@ -203,20 +203,22 @@ def backward(net: ConvNetwork, x, outs, delta, buf: Buffers, grads, need_dx=Fals
     """Backpropagate dL/dz of the logits (`delta`, N x classes) through the layers whose outputs `run_layers`
     gave (`outs`); fill `grads` (arrays shaped like net.params) and return dL/dx (N, 784) if need_dx."""
     x = np.asarray(x, net.dtype).reshape(len(x), *net.input_shape)
-    d, g = delta, len(grads)
+    d, g, fused = delta, len(grads), False
     for i in range(len(net.layers) - 1, -1, -1):
         layer, key = net.layers[i], str(i)
         below = outs[i - 1] if i > 0 else x
         keep_going = need_dx or i > 0
         if layer.kind in ("conv", "dense"):
             g -= 2
-            if i < len(net.layers) - 1:  # f'(z) from the activation a = outs[i]
+            if i < len(net.layers) - 1 and not fused:  # f'(z) from the activation a = outs[i]
                 _activation_backward(d, outs[i], net.activation, buf.get(key + "tmp", d.shape, d.dtype))
+            fused = False
             fn = conv_backward if layer.kind == "conv" else dense_backward
             arg = below.shape if layer.kind == "conv" else below
             d = fn(layer, arg, d, buf, key, grads[g], grads[g + 1], keep_going)
-        elif layer.kind == "pool":
-            d = pool_backward(below, outs[i], d, buf, key)
+        elif layer.kind == "pool":  # a ReLU conv below: its derivative is applied by the pooling's backward pass
+            fused = net.activation == "relu" and i > 0 and net.layers[i - 1].kind == "conv"
+            d = pool_backward(below, outs[i], d, buf, key, relu_below=fused)
         elif layer.kind == "flatten":
             d = d.reshape(below.shape)
         elif layer.kind == "dropout" and train and layer.rate > 0:
