@@ -25,10 +25,10 @@ raw errors instead: the output error is e = o - t (his -(t - o)), each layer pas
 derivative enters only where a layer's update is formed, d_i = e_i * f'(a_(i+1)). For his 784-200-10 network that is
 hidden_errors = W^T (t - o) without the output's o (1 - o), so the hidden update is not the gradient of any loss.
 
-log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy
-is computed from the logits as softplus(z) - t z, so neither overflows. L2 adds l2/2 * sum(W^2) over the weights
-(not the biases) to the loss and l2 * W to their gradients. Dropout is inverted: during training each hidden unit
-is kept with probability 1 - p and scaled by 1 / (1 - p), so nothing changes at test time.
+log softmax is z - max(z) - log sum exp(z - max(z)) and the binary cross-entropy is computed from the logits as
+softplus(z) - t z, so neither overflows. L2 adds l2/2 * sum(W^2) over the weights (not the biases) to the loss and
+l2 * W to their gradients. Dropout is inverted: during training each hidden unit is kept with probability 1 - p and
+scaled by 1 / (1 - p), so nothing changes at test time.
 
 Initialisers (biases start at zero): "he" normal(0, sqrt(2 / inputs)); "glorot" uniform(+/- sqrt(6 / (inputs +
 outputs))) (Keras' default); "rashid" normal(0, 1 / sqrt(inputs)) (`numpy.random.normal(0.0, pow(inputs, -0.5))`).
@@ -89,18 +89,13 @@ class Network:
         return np.argmax(self.forward(x), axis=1)
 
     def copy(self) -> Network:
-        return Network(
-            weights=[w.copy() for w in self.weights],
-            biases=[None if b is None else b.copy() for b in self.biases],
-            activation=self.activation,
-            output=self.output,
-        )
+        return self.astype(self.dtype)
 
     def astype(self, dtype) -> Network:
-        """A copy in another float type."""
+        """A copy (in another float type, or the same)."""
         return Network(
-            weights=[w.astype(dtype) for w in self.weights],
-            biases=[None if b is None else b.astype(dtype) for b in self.biases],
+            weights=[w.astype(dtype, copy=True) for w in self.weights],
+            biases=[None if b is None else b.astype(dtype, copy=True) for b in self.biases],
             activation=self.activation,
             output=self.output,
         )
@@ -283,7 +278,12 @@ def forward_layers(net, x) -> tuple[list[np.ndarray], np.ndarray]:
 
 def output_function(z: np.ndarray, output: str) -> np.ndarray:
     """The output layer's function of the logits, in place: softmax probabilities or sigmoid outputs."""
-    return _softmax(z) if output == "softmax" else expit(z, out=z)
+    if output != "softmax":
+        return expit(z, out=z)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def log_prob_gradient(net, x, labels) -> np.ndarray:
@@ -341,14 +341,6 @@ def _activation_backward(delta, a, activation, tmp):
         np.copyto(tmp, LEAKY_SLOPE)
         np.copyto(tmp, 1, where=a > 0)
         delta *= tmp
-
-
-def _softmax(z):
-    """Row-wise softmax, in place."""
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
 
 
 def _output_loss_delta(z, targets, output, loss, out, delta) -> float:

@@ -23,6 +23,7 @@ from core.readers import IMAGE_SHAPE
 from explorer.abstain_figures import compute_abstain, render_abstain_files
 from explorer.activation_figures import compute_units, render_unit_files
 from explorer.conv_figures import compute_conv, render_conv_files
+from explorer.figure_bytes import csv_bytes, history_columns, npy_bytes, png_bytes  # noqa: F401 (their home was here)
 from explorer.projection_figure import compute_projection, render_projection_files
 from explorer.robustness_figures import compute_robustness, render_robustness_files
 
@@ -75,6 +76,20 @@ def backquery(model, label: int) -> tuple[np.ndarray, str]:
     return image, "optimised input"
 
 
+def backqueries(model, report) -> tuple[list[np.ndarray], str]:
+    """Every label's `backquery` (28 x 28 each) and its kind; the optimised inputs all in one batch, each from
+    the start `backquery` gives it. `report(fraction, message)` hears of the progress (0 to 0.8)."""
+    net, n = model.network, len(model.classes)
+    if not insight.back_query_applies(net):
+        return [insight.back_query(net, k, n).reshape(IMAGE_SHAPE) for k in range(n)], "back query"
+    lo, hi = model.input_range()
+    images = insight.optimised_inputs(
+        net, range(n), steps=OPTIMISED_STEPS, l2=OPTIMISED_L2, lo=lo, hi=hi, rng=np.random.default_rng(0),
+        same_start=True, on_step=lambda t, steps: report(0.8 * t / steps, "Optimised inputs"),
+    )  # fmt: skip
+    return [image.reshape(IMAGE_SHAPE) for image in images], "optimised input"
+
+
 def backquery_range(model, kind: str) -> tuple[float, float]:
     return (insight.RASHID_LOW, insight.RASHID_HIGH) if kind == "back query" else model.input_range()
 
@@ -83,11 +98,7 @@ def compute(model, dataset=None, progress=None) -> FigureData:
     """Every figure's numbers; `progress(fraction, message)` is called along the way."""
     report = progress or (lambda fraction, message: None)
     n = len(model.classes)
-    queries, kind = [], "back query"
-    for label in range(n):
-        report(0.8 * label / n, f"Back query of {model.classes[label]}")
-        image, kind = backquery(model, label)
-        queries.append(image.reshape(IMAGE_SHAPE))
+    queries, kind = backqueries(model, report)
     conv = compute_conv(model, dataset)  # None for an MLP
     templates = None if conv else insight.linear_template(model.network).reshape(n, *IMAGE_SHAPE)
     data = FigureData(
@@ -283,58 +294,6 @@ def render_mistakes(
         )
     painter.end()
     return image
-
-
-# --- file contents ------------------------------------------------------------------------------------------------
-def png_bytes(image: QImage) -> bytes:
-    from PySide6.QtCore import QBuffer, QIODevice
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError(f"Qt could not encode a {image.width()}x{image.height()} image as PNG.")
-    return bytes(buffer.data())
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def csv_bytes(columns: dict) -> bytes:
-    """A dict of equal-length columns as CSV text with a header row (floats at full precision)."""
-    import csv
-    import io
-
-    names = list(columns)
-    lengths = {len(columns[name]) for name in names}
-    if len(lengths) > 1:
-        raise ValueError(f"the columns have different lengths {sorted(lengths)}")
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(names)
-    for row in zip(*(columns[name] for name in names), strict=False):
-        writer.writerow([_cell(v) for v in row])
-    return text.getvalue().encode("utf-8")
-
-
-def _cell(value):
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, np.generic):
-        return value.item()
-    return "" if value is None else value
-
-
-def history_columns(history: list[dict]) -> dict[str, list]:
-    """The per-epoch history as columns (every key any epoch has, in order of first appearance)."""
-    keys: list[str] = []
-    for entry in history:
-        keys.extend(k for k in entry if k not in keys)
-    return {k: [entry.get(k) for entry in history] for k in keys}
 
 
 def render_files(data: FigureData) -> dict[str, bytes]:

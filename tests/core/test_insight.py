@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core import insight
+from core.network import log_prob_gradient
 
 L99 = math.log(99.0)  # logit(0.99); logit(0.01) = -L99
 
@@ -235,3 +236,27 @@ def test_confusion_matrix_matches_the_evaluate_command(dense_model, mnist, tmp_p
     assert order.size == total - right
     confidence = probs[order].max(axis=1)
     assert np.all(np.diff(confidence) <= 0)
+
+
+def _optimise_alone(net, label, steps, l2, lo, hi, start):
+    """A second implementation: one image, plain NumPy Adam on log p(label) - l2 |x|^2, projected to [lo, hi]."""
+    x, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    for t in range(1, steps + 1):
+        grad = log_prob_gradient(net, x[None, :], np.array([label]))[0].astype(np.float64) - 2 * l2 * x
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        x = np.clip(x + 0.02 * (hi - lo) * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), lo, hi)
+    return x
+
+
+def test_optimised_inputs_in_one_batch_equal_each_label_optimised_alone(dense_model):
+    """The rows never mix: each row of the batch is the single-image optimisation from the same start."""
+    net = dense_model.network
+    batch = insight.optimised_inputs(net, [3, 7, 1], steps=40, l2=0.01, lo=0.0, hi=1.0,
+                                     rng=np.random.default_rng(5))  # fmt: skip
+    starts = np.clip(0.5 + 0.01 * np.random.default_rng(5).standard_normal((3, 784)), 0.0, 1.0)
+    alone = [_optimise_alone(net, k, 40, 0.01, 0.0, 1.0, start) for k, start in zip((3, 7, 1), starts, strict=True)]
+    np.testing.assert_allclose(batch, np.stack(alone), atol=1e-4)
+    same = insight.optimised_inputs(net, [3, 7], steps=0, rng=np.random.default_rng(5), same_start=True)
+    np.testing.assert_array_equal(same[0], same[1])  # one start for every row
+    assert not np.array_equal(batch[0], batch[1])
