@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 
 from core import abstain
 from explorer.chart import nice_ticks
+from explorer.figure_bytes import png_bytes
 
 LINE, MARK = QColor("#1f77b4"), QColor("#d62728")
 TEXT, GRID, AXIS = QColor("#222222"), QColor("#e3e3e3"), QColor("#888888")
@@ -31,19 +32,14 @@ def render_abstain_files(found: dict | None) -> dict[str, bytes]:
     """abstain.png and abstain.csv (threshold,coverage,accuracy; {} without a curve)."""
     if not found:
         return {}
-    from PySide6.QtCore import QBuffer, QIODevice  # encoded here: explorer.figures imports this module
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not render_abstain(found["curve"], found["probabilities"]).save(buffer, "PNG"):
-        raise OSError("Qt could not encode abstain.png.")
+    png = png_bytes(render_abstain(found["curve"], found["probabilities"]))
     columns = found["curve"].columns()
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(list(columns))
     for row in zip(*columns.values(), strict=True):
         writer.writerow(["" if v is None else repr(v) for v in row])
-    return {"abstain.png": bytes(buffer.data()), "abstain.csv": text.getvalue().encode("utf-8")}
+    return {"abstain.png": png, "abstain.csv": text.getvalue().encode("utf-8")}
 
 
 def _font(size: int, bold: bool = False) -> QFont:

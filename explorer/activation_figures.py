@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from core import units
 from core.readers import IMAGE_SHAPE
+from explorer.figure_bytes import png_bytes
 
 SHOWN = 8  # the units drawn in units.png: those whose silencing costs the most
 TEXT = QColor("#222222")
@@ -52,12 +53,7 @@ def render_unit_files(found: dict | None) -> dict[str, bytes]:
     """units.png and units.csv ({} without units)."""
     if not found:
         return {}
-    from PySide6.QtCore import QBuffer, QIODevice  # encoded here: explorer.figures imports this module
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not render_units(found).save(buffer, "PNG"):
-        raise OSError("Qt could not encode units.png.")
+    png = png_bytes(render_units(found))
     without = found["without"]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -70,7 +66,7 @@ def render_unit_files(found: dict | None) -> dict[str, bytes]:
             "" if without is None else repr(float(without[j])),
             " ".join(str(int(i)) for i in found["top"][j]),
         ])  # fmt: skip
-    return {"units.png": bytes(buffer.data()), "units.csv": text.getvalue().encode("utf-8")}
+    return {"units.png": png, "units.csv": text.getvalue().encode("utf-8")}
 
 
 def render_units(found: dict, scale: int = 2) -> QImage:

@@ -12,7 +12,6 @@ red positive), written in its title.
 from __future__ import annotations
 
 import functools
-import io
 import math
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 
 from core.convnet import conv_filters, feature_maps, is_convolutional
+from explorer.figure_bytes import npy_bytes, png_bytes
 
 DIVERGING = "CET-D1"  # blue - white - red, as explorer/figures.py and the app's heatmaps
 FEATURE_IMAGE = 0  # the test image whose feature maps are exported
@@ -120,22 +120,6 @@ def _lookup() -> np.ndarray:
     return np.ascontiguousarray(pg.colormap.get(DIVERGING).getLookupTable(nPts=256, alpha=False))
 
 
-def _png(image) -> bytes:
-    from PySide6.QtCore import QBuffer, QIODevice
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError(f"Qt could not encode a {image.width()}x{image.height()} image as PNG.")
-    return bytes(buffer.data())
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array), allow_pickle=False)
-    return buffer.getvalue()
-
-
 def render_conv_files(conv: ConvFigures | None) -> dict[str, bytes]:
     """filters_conv<i>.png/.npy and feature_maps_conv<i>.png/.npy (any thread); {} for None."""
     files: dict[str, bytes] = {}
@@ -147,13 +131,13 @@ def render_conv_files(conv: ConvFigures | None) -> dict[str, bytes]:
         how = f"{n} filters {k}×{k}" + (
             f" (rows) × {channels} input channels (columns)" if channels > 1 else ""
         )
-        files[f"filters_conv{i}.png"] = _png(render_mosaic(tiles, columns, f"conv {i}: {how}"))
-        files[f"filters_conv{i}.npy"] = _npy(filters)
+        files[f"filters_conv{i}.png"] = png_bytes(render_mosaic(tiles, columns, f"conv {i}: {how}"))
+        files[f"filters_conv{i}.npy"] = npy_bytes(filters)
     for i, (name, maps) in enumerate(conv.maps, start=1):
         columns = max(1, math.ceil(math.sqrt(len(maps))))
         title = f"{name.split(' (')[0]} feature maps of {conv.image_title}"
-        files[f"feature_maps_conv{i}.png"] = _png(render_mosaic(maps, columns, title))
-        files[f"feature_maps_conv{i}.npy"] = _npy(maps)
+        files[f"feature_maps_conv{i}.png"] = png_bytes(render_mosaic(maps, columns, title))
+        files[f"feature_maps_conv{i}.npy"] = npy_bytes(maps)
     return files
 
 

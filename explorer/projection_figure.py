@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from core import projection
+from explorer.figure_bytes import png_bytes
 
 # Tableau's ten categorical colours (matplotlib's tab10): distinct for the ten digits, and the default palette
 # people know from plots of MNIST maps.
@@ -150,22 +151,16 @@ def render_projection_files(layer_map: projection.LayerMap | None, names: list[s
     """projection.png and projection.csv ({} without a map)."""
     if layer_map is None:
         return {}
-    # encoded here, not with explorer.figures' helpers: figures imports this module
     import csv
     import io
 
-    from PySide6.QtCore import QBuffer, QIODevice
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not render_map(layer_map, names, f"Hidden-layer map: {layer_map.layer}").save(buffer, "PNG"):
-        raise OSError("Qt could not encode projection.png.")
+    png = png_bytes(render_map(layer_map, names, f"Hidden-layer map: {layer_map.layer}"))
     columns = csv_columns(layer_map, names)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(list(columns))
     writer.writerows(zip(*columns.values(), strict=True))
-    return {"projection.png": bytes(buffer.data()), "projection.csv": text.getvalue().encode("utf-8")}
+    return {"projection.png": png, "projection.csv": text.getvalue().encode("utf-8")}
 
 
 def projection_section(layer_map, files: dict[str, bytes], img) -> list[str]:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 
 from core import robustness
 from explorer.chart import nice_ticks
+from explorer.figure_bytes import png_bytes
 
 LINE = QColor("#1f77b4")
 TEXT = QColor("#222222")
@@ -56,19 +57,13 @@ def render_robustness_files(found: dict | None) -> dict[str, bytes]:
     """robustness.png and robustness.csv ({} without curves)."""
     if not found:
         return {}
-    # encoded here, not with explorer.figures' helpers: figures imports this module
-    from PySide6.QtCore import QBuffer, QIODevice
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not render_robustness(found).save(buffer, "PNG"):
-        raise OSError("Qt could not encode robustness.png.")
+    png = png_bytes(render_robustness(found))
     columns = robustness_csv(found)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(list(columns))
     writer.writerows(zip(*columns.values(), strict=True))
-    return {"robustness.png": bytes(buffer.data()), "robustness.csv": text.getvalue().encode("utf-8")}
+    return {"robustness.png": png, "robustness.csv": text.getvalue().encode("utf-8")}
 
 
 def render_robustness(found: dict, width: int = 1000, height: int = 720) -> QImage:
