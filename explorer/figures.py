@@ -81,11 +81,16 @@ def backqueries(model, report) -> tuple[list[np.ndarray], str]:
     the start `backquery` gives it. `report(fraction, message)` hears of the progress (0 to 0.8)."""
     net, n = model.network, len(model.classes)
     if not insight.back_query_applies(net):
-        return [insight.back_query(net, k, n).reshape(IMAGE_SHAPE) for k in range(n)], "back query"
+        queries = []
+        for k in range(n):
+            report(0.8 * k / n, f"Back query of {model.classes[k]}")
+            queries.append(insight.back_query(net, k, n).reshape(IMAGE_SHAPE))
+        return queries, "back query"
+    report(0.0, "Optimised inputs of every label")
     lo, hi = model.input_range()
     images = insight.optimised_inputs(
         net, range(n), steps=OPTIMISED_STEPS, l2=OPTIMISED_L2, lo=lo, hi=hi, rng=np.random.default_rng(0),
-        same_start=True, on_step=lambda t, steps: report(0.8 * t / steps, "Optimised inputs"),
+        same_start=True, on_step=lambda t, steps: report(0.8 * t / steps, "Optimised inputs of every label"),
     )  # fmt: skip
     return [image.reshape(IMAGE_SHAPE) for image in images], "optimised input"
 
