@@ -55,6 +55,7 @@ class WeightsPanel(QWidget):
         self.setObjectName("weightsPanel")
         self.state = state
         self.model = None  # the model drawn now
+        self._gallery_due = False  # the units gallery is to be drawn in the next turn of the event loop
         self.incoming = None  # the newest model asked for (drawn once its templates are computed)
         self.templates: np.ndarray | None = None  # (classes, 784) linearised templates
         self.gradients: np.ndarray | None = None  # (classes, 784) mean input gradients, computed on demand
@@ -110,7 +111,8 @@ class WeightsPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.job.busy or self.templates_job.busy or self.gallery.busy or self.conv_view.busy
+        busy_jobs = self.job.busy or self.templates_job.busy or self.gallery.busy or self.conv_view.busy
+        return busy_jobs or self._gallery_due
 
     def shutdown(self) -> None:
         """Stop the workers before the window goes away (the main window calls this when it closes)."""
@@ -164,6 +166,7 @@ class WeightsPanel(QWidget):
         self.view_combo.setItemText(0, "Linearised template" if deep else "Weight column")
         self._refresh_templates()
         # the gallery in the next turn of the event loop: each half is a short stall, both at once a long one
+        self._gallery_due = True  # busy until it is drawn: a test or automation must not read an empty gallery
         QTimer.singleShot(0, self, self._refresh_gallery)
 
     def set_label(self, label: int) -> None:
@@ -281,6 +284,7 @@ class WeightsPanel(QWidget):
             self._refresh_templates()
 
     def _refresh_gallery(self, keep_caption: bool = False) -> None:
+        self._gallery_due = False
         model, strength = self.model, self.strength
         label = str(model.classes[self.label]) if model is not None else ""
         if not keep_caption:
