@@ -10,11 +10,13 @@ import io
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 from core import abstain
 from explorer.chart import nice_ticks
 from explorer.figure_bytes import png_bytes
+from explorer.figure_canvas import blank_canvas
+from explorer.figure_canvas import pixel_font as _font
 
 LINE, MARK = QColor("#1f77b4"), QColor("#d62728")
 TEXT, GRID, AXIS = QColor("#222222"), QColor("#e3e3e3"), QColor("#888888")
@@ -42,23 +44,11 @@ def render_abstain_files(found: dict | None) -> dict[str, bytes]:
     return {"abstain.png": png, "abstain.csv": text.getvalue().encode("utf-8")}
 
 
-def _font(size: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(size)
-    font.setBold(bold)
-    return font
-
-
 def render_abstain(
     curve: abstain.Curve, probabilities: bool = True, width: int = 800, height: int = 520
 ) -> QImage:
     """Accuracy over the answered digits against the share answered, the marked thresholds labelled."""
-    image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    painter.setPen(TEXT)
+    image, painter = blank_canvas(width, height)
     painter.setFont(_font(18, bold=True))
     title = '"I don\'t know": answer only when sure enough'
     painter.drawText(QRectF(0, 8, width, 26), Qt.AlignmentFlag.AlignCenter, title)

@@ -10,11 +10,12 @@ import io
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from core import units
 from core.readers import IMAGE_SHAPE
 from explorer.figure_bytes import png_bytes
+from explorer.figure_canvas import pixel_font as _font
 
 SHOWN = 8  # the units drawn in units.png: those whose silencing costs the most
 TEXT = QColor("#222222")
@@ -107,13 +108,6 @@ def _grey(pixels: np.ndarray) -> QImage:
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
     h, w = pixels.shape
     return QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-
-
-def _font(size: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(size)
-    font.setBold(bold)
-    return font
 
 
 def units_section(found: dict | None, files: dict[str, bytes], img) -> list[str]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPaintDevice, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPaintDevice, QPainter, QPainterPath, QPen
+
+from explorer.figure_canvas import pixel_font as _font
 
 COLOURS = {"train": QColor("#1f77b4"), "test": QColor("#d62728")}
 TEXT = QColor("#222222")
@@ -44,13 +46,6 @@ def _series(history: list[dict], key: str) -> dict[str, list[tuple[float, float]
                 points.append((float(entry.get("epoch", i + 1)), float(value)))
         out[split] = points
     return out
-
-
-def _font(size: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(size)
-    font.setBold(bold)
-    return font
 
 
 def _label(value: float, step: float) -> str:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 from core import cartography
 from explorer.chart import nice_ticks
+from explorer.figure_canvas import pixel_font as _font
 
 GRID = (400, 320)  # cells across variability and confidence
 X_RANGE = (0.0, 0.5)  # variability: a standard deviation of values in [0, 1] is at most 0.5
@@ -127,13 +128,6 @@ def render_datamap_files(found: dict | None) -> dict[str, bytes]:
 def _top(found: cartography.Suspects, n: int) -> cartography.Suspects:
     return cartography.Suspects(found.indices[:n], found.labels[:n], found.suggested[:n], found.scores[:n],
                                 found.method)  # fmt: skip
-
-
-def _font(size: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(size)
-    font.setBold(bold)
-    return font
 
 
 def render_datamap(dm: cartography.DataMap, top: cartography.Suspects, width: int = 900, height: int = 640) -> QImage:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from core import insight
 from core.readers import IMAGE_SHAPE
@@ -24,6 +24,8 @@ from explorer.abstain_figures import compute_abstain, render_abstain_files
 from explorer.activation_figures import compute_units, render_unit_files
 from explorer.conv_figures import compute_conv, render_conv_files
 from explorer.figure_bytes import csv_bytes, history_columns, npy_bytes, png_bytes  # noqa: F401 (their home was here)
+from explorer.figure_canvas import blank_canvas
+from explorer.figure_canvas import pixel_font as _font
 from explorer.projection_figure import compute_projection, render_projection_files
 from explorer.robustness_figures import compute_robustness, render_robustness_files
 
@@ -33,7 +35,6 @@ PIXEL = 10  # screen pixels per image pixel in exported images (28 -> 280)
 MISTAKES_SHOWN = 40  # the most confident mistakes drawn in misclassified.png (the csv lists them all)
 DIVERGING = "CET-D1"  # blue - white - red, perceptually uniform
 SEQUENTIAL = "CET-L12"  # white to blue, for counts
-BACKGROUND = QColor("white")
 TEXT = QColor("#222222")
 
 
@@ -168,23 +169,6 @@ def colour_image(values: np.ndarray, lo: float, hi: float, cmap: str = "grey", p
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def _canvas(width: int, height: int) -> tuple[QImage, QPainter]:
-    image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(BACKGROUND)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    painter.setPen(TEXT)
-    return image, painter
-
-
-def _font(size: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(size)
-    font.setBold(bold)
-    return font
-
-
 def _title(painter: QPainter, rect: QRectF, text: str, size: int = 16) -> None:
     painter.setFont(_font(size, bold=True))
     painter.setPen(TEXT)
@@ -196,7 +180,7 @@ def render_tile(values, lo: float, hi: float, cmap: str, title: str, colour_bar:
     picture = colour_image(values, lo, hi, cmap)
     margin, title_h, bar_w = 16, 34, 70 if colour_bar else 0
     width, height = picture.width() + 2 * margin + bar_w, picture.height() + title_h + margin
-    image, painter = _canvas(width, height)
+    image, painter = blank_canvas(width, height)
     _title(painter, QRectF(0, 4, width, title_h - 6), title)
     painter.drawImage(margin, title_h, picture)
     if colour_bar:
@@ -222,7 +206,7 @@ def render_confusion(matrix: np.ndarray, names: list[str], accuracy: float | Non
     n = len(names)
     cell, label_w, top = 52, max(70, 9 * max(len(s) for s in names)), 70
     width, height = label_w + n * cell + 24, top + n * cell + 40
-    image, painter = _canvas(width, height)
+    image, painter = blank_canvas(width, height)
     title = "Confusion matrix (test set)"
     if accuracy is not None:
         title += f": {100 * accuracy:.2f}% right"
@@ -276,7 +260,7 @@ def render_mistakes(
     rows = max(1, -(-count // columns))
     width = columns * (side + gap) + gap
     height = top + rows * (side + caption + gap) + gap
-    image, painter = _canvas(width, height)
+    image, painter = blank_canvas(width, height)
     title = "The most confident mistakes (test set)"
     if not probabilities:
         title = "The most confident mistakes (test set; numbers: sigmoid output activations, not %)"

@@ -9,11 +9,13 @@ import html
 import io
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 from core import robustness
 from explorer.chart import nice_ticks
 from explorer.figure_bytes import png_bytes
+from explorer.figure_canvas import blank_canvas
+from explorer.figure_canvas import pixel_font as _font
 
 LINE = QColor("#1f77b4")
 TEXT = QColor("#222222")
@@ -68,12 +70,7 @@ def render_robustness_files(found: dict | None) -> dict[str, bytes]:
 
 def render_robustness(found: dict, width: int = 1000, height: int = 720) -> QImage:
     """The four curves, two by two, accuracy in percent on a 0-100 scale, the plain test set's value marked."""
-    image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    painter.setPen(TEXT)
+    image, painter = blank_canvas(width, height)
     painter.setFont(_font(18, bold=True))
     painter.drawText(
         QRectF(0, 6, width, 28), Qt.AlignmentFlag.AlignCenter, "Test accuracy as the digits change"
@@ -84,13 +81,6 @@ def render_robustness(found: dict, width: int = 1000, height: int = 720) -> QIma
         _plot(painter, rect, name, found[name])
     painter.end()
     return image
-
-
-def _font(size: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(size)
-    font.setBold(bold)
-    return font
 
 
 def _plot(painter: QPainter, rect: QRectF, name: str, curve) -> None:
